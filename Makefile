@@ -1,0 +1,36 @@
+# Two entry points for users (README "Quick start"): `make train` and `make test`.
+# The venv is created and the package installed on first use; later calls reuse it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install train test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# Fashion-MNIST without a download: Debian's package (best effort; root + apt only).
+	@test -d /usr/share/datasets/fashion-mnist || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1)) \
+		|| echo "note: Fashion-MNIST package not installed; data=fashion_mnist will download it"; }
+	touch $(STAMP)
+
+install: $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/ganforge-train $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts && $(BIN)/ruff format --check src tests scripts
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_throughput.py
+
+clean:
+	rm -rf $(VENV) outputs

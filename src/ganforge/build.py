@@ -1,0 +1,86 @@
+"""Build the run's objects from a composed config with hydra.utils.instantiate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate as hydra_instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ganforge.callbacks.checkpoint import PeriodicCheckpoint
+from ganforge.callbacks.sample_grid import SampleGrid
+from ganforge.callbacks.step_callback import MetricLogger, StepBudget
+from ganforge.data.base import InMemoryDataModule
+from ganforge.errors import GanforgeError
+from ganforge.families.base import AdversarialModule
+
+
+def instantiate(node: Any, **kwargs: Any) -> Any:
+    """hydra.utils.instantiate, re-raising our own user-facing errors unwrapped from Hydra's."""
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as exc:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, GanforgeError):
+            cause = cause.__cause__
+        if cause is not None:
+            raise cause from None
+        raise
+
+
+def resolved_container(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # type: ignore[return-value]
+
+
+def build_datamodule(cfg: DictConfig) -> InMemoryDataModule:
+    return instantiate(cfg.data)
+
+
+def build_module(cfg: DictConfig) -> AdversarialModule:
+    loss = instantiate(cfg.loss)
+    module = instantiate(cfg.model, loss=loss, _convert_="all")
+    module.run_config = resolved_container(cfg)
+    return module
+
+
+def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
+    """One Lightning logger per entry of ``cfg.logger``, all writing into the run directory."""
+    return [instantiate(spec, save_dir=str(run_dir)) for spec in (cfg.logger or {}).values() if spec]
+
+
+def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
+    t = cfg.trainer
+    return [
+        StepBudget(t.max_steps),
+        MetricLogger(t.log_every_n_steps, final_step=t.max_steps),
+        SampleGrid(run_dir / "samples", t.sample_every_n_steps, t.num_sample_images, t.seed, t.max_steps),
+        PeriodicCheckpoint(run_dir / "checkpoints", t.checkpoint_every_n_steps, t.max_steps),
+    ]
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[L.Callback] = ()) -> L.Trainer:
+    hw = cfg.hardware
+    return L.Trainer(
+        accelerator=hw.accelerator,
+        devices=hw.devices,
+        num_nodes=hw.num_nodes,
+        strategy=instantiate(hw.strategy) if isinstance(hw.strategy, DictConfig) else hw.strategy,
+        precision=str(hw.precision),
+        # The generator-step budget (StepBudget) ends training; Lightning's own limits stay open.
+        max_epochs=-1,
+        max_steps=-1,
+        logger=build_loggers(cfg, run_dir) or False,
+        callbacks=[*build_callbacks(cfg, run_dir), *extra_callbacks],
+        enable_checkpointing=False,
+        enable_progress_bar=cfg.trainer.progress_bar,
+        enable_model_summary=False,
+        deterministic=cfg.trainer.deterministic,
+        # Each rank's batches come from our own sharded sampler (ganforge.data.sampler).
+        use_distributed_sampler=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=str(run_dir),
+    )

@@ -1,0 +1,35 @@
+"""Where the configs live, the resolvers they use, and composing them outside the CLI (tests, tools)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from ganforge.config.schema import register_configs
+
+# conf/ sits at the repository root (editable installs); GANFORGE_CONF points elsewhere.
+CONF_DIR = Path(os.environ.get("GANFORGE_CONF", Path(__file__).resolve().parents[3] / "conf"))
+
+
+def run_dir_for(ckpt_path: str | None, default: str) -> str:
+    """A resumed run continues in its own directory: <run>/checkpoints/x.ckpt -> <run>."""
+    if ckpt_path:
+        return str(Path(ckpt_path).expanduser().resolve().parent.parent)
+    return default
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("ganforge_run_dir"):
+        OmegaConf.register_new_resolver("ganforge_run_dir", run_dir_for)
+    register_configs()
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """Compose ``conf/`` with Hydra overrides, exactly as the CLI does, without running a job."""
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))

@@ -1,0 +1,157 @@
+"""The one validated schema of ganforge's configuration.
+
+Every config group option under ``conf/`` extends one of these dataclasses through its defaults list
+(``defaults: [schema_<group>, _self_]``), so Hydra rejects unknown keys and wrong types before anything
+runs. Value ranges and cross-group combinations are checked by :mod:`ganforge.config.validate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class OptimizerName(str, Enum):
+    adam = "adam"
+    adamw = "adamw"
+    rmsprop = "rmsprop"
+    sgd = "sgd"
+
+
+@dataclass
+class OptimizerConfig:
+    """One network's optimizer. Fields an optimizer does not use are ignored (betas for SGD, say)."""
+
+    name: OptimizerName = OptimizerName.adam
+    lr: float = 2e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    momentum: float = 0.0  # sgd, rmsprop
+    alpha: float = 0.99  # rmsprop smoothing
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    # Clip this network's gradient norm (on unscaled gradients, also under mixed precision).
+    grad_clip_norm: float | None = None
+    # A torch.optim.lr_scheduler as a partial ({_target_, _partial_: true, ...}); stepped once per
+    # generator step for both networks.
+    scheduler: Any = None
+
+
+@dataclass
+class ModelConfig:
+    _target_: str = "ganforge.families.gan.GAN"
+    name: str = MISSING
+    latent_dim: int = 100
+    # k: discriminator updates per generator update (each on a fresh real batch).
+    d_steps: int = 1
+    generator: Any = MISSING
+    discriminator: Any = MISSING
+    g_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    d_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    # Exponential moving average of generator weights used for samples; null disables it.
+    ema_decay: float | None = None
+
+
+@dataclass
+class LossConfig:
+    _target_: str = MISSING
+    name: str = MISSING
+
+
+@dataclass
+class DataConfig:
+    _target_: str = MISSING
+    name: str = MISSING
+    # Shape of one sample: [channels, height, width] for images, [dim] for points.
+    shape: list[int] = MISSING
+    num_classes: int | None = None
+    # Samples lie in [-1, 1] (images), so generators end in tanh; false for unbounded points.
+    bounded: bool = True
+    batch_size: int = 64
+    num_workers: int = 0
+    root: str = "${paths.data_dir}"
+    # Seed of the batch order (epoch e uses seed + e).
+    seed: int = "${trainer.seed}"  # type: ignore[assignment]
+
+
+@dataclass
+class ImageDataConfig(DataConfig):
+    _target_: str = "ganforge.data.image_datamodule.ImageDataModule"
+    image_size: int = 28
+    channels: int = 1
+    shape: list[int] = field(
+        default_factory=lambda: ["${data.channels}", "${data.image_size}", "${data.image_size}"]
+    )
+    # A ganforge.data.sources function as a partial: {_target_: ..., _partial_: true, ...}.
+    loader: Any = MISSING
+
+
+@dataclass
+class PointsDataConfig(DataConfig):
+    _target_: str = "ganforge.data.mixtures.MixtureDataModule"
+    shape: list[int] = field(default_factory=lambda: [2])
+    bounded: bool = False
+    layout: str = MISSING  # ring | grid
+    num_samples: int = 100_000
+    std: float = 0.01
+    data_seed: int = 0
+
+
+@dataclass
+class HardwareConfig:
+    accelerator: str = "cpu"
+    devices: Any = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32"
+    # torch intra-op threads; null leaves torch's default.
+    num_threads: int | None = None
+
+
+@dataclass
+class TrainerConfig:
+    # All step counts below are generator steps (one generator update = one step; see README).
+    max_steps: int = 1500
+    log_every_n_steps: int = 10
+    sample_every_n_steps: int = 250
+    checkpoint_every_n_steps: int = 500
+    num_sample_images: int = 64
+    seed: int = 0
+    deterministic: bool = False
+    progress_bar: bool = True
+
+
+@dataclass
+class PathsConfig:
+    root_dir: str = "."
+    data_dir: str = "${paths.root_dir}/data"
+    output_dir: str = "${paths.root_dir}/outputs"
+
+
+@dataclass
+class Config:
+    model: Any = MISSING
+    data: Any = MISSING
+    loss: Any = MISSING
+    hardware: Any = MISSING
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    # Lightning loggers by name: {name: {_target_: ..., ...}}; empty for none.
+    logger: dict[str, Any] = field(default_factory=dict)
+    # Resume the run this checkpoint belongs to (same run directory, same step counter).
+    ckpt_path: str | None = None
+    run_name: str = "${model.name}-${data.name}-${loss.name}"
+
+
+def register_configs() -> None:
+    """Register the schema in Hydra's ConfigStore (idempotent)."""
+    cs = ConfigStore.instance()
+    cs.store(name="schema_config", node=Config)
+    cs.store(group="model", name="schema_model", node=ModelConfig)
+    cs.store(group="loss", name="schema_loss", node=LossConfig)
+    cs.store(group="data", name="schema_image_data", node=ImageDataConfig)
+    cs.store(group="data", name="schema_points_data", node=PointsDataConfig)
+    cs.store(group="hardware", name="schema_hardware", node=HardwareConfig)

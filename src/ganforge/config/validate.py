@@ -1,0 +1,55 @@
+"""Value-range and cross-group checks the schema's types cannot express.
+
+Each failure raises ConfigError naming the key, the value and what is allowed, before anything is built.
+"""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from ganforge.errors import ConfigError
+
+PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed", "64", "64-true")
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
+
+
+def _positive(key: str, value: float, strict: bool = True) -> None:
+    if value is None or (value <= 0 if strict else value < 0):
+        raise ConfigError(f"{key}={value} must be {'> 0' if strict else '>= 0'}.")
+
+
+def _check_optimizer(key: str, opt: DictConfig) -> None:
+    _positive(f"{key}.lr", opt.lr)
+    if len(opt.betas) != 2 or not all(0.0 <= b < 1.0 for b in opt.betas):
+        raise ConfigError(f"{key}.betas={list(opt.betas)} must be two numbers in [0, 1).")
+    _positive(f"{key}.weight_decay", opt.weight_decay, strict=False)
+    _positive(f"{key}.momentum", opt.momentum, strict=False)
+    if opt.grad_clip_norm is not None:
+        _positive(f"{key}.grad_clip_norm", opt.grad_clip_norm)
+
+
+def validate(cfg: DictConfig) -> None:
+    model, data, trainer, hardware = cfg.model, cfg.data, cfg.trainer, cfg.hardware
+    if model.d_steps < 1:
+        raise ConfigError(
+            f"model.d_steps={model.d_steps}: k must be >= 1 (discriminator updates per generator update)."
+        )
+    _positive("model.latent_dim", model.latent_dim)
+    _check_optimizer("model.g_optimizer", model.g_optimizer)
+    _check_optimizer("model.d_optimizer", model.d_optimizer)
+    if model.ema_decay is not None and not 0.0 < model.ema_decay < 1.0:
+        raise ConfigError(f"model.ema_decay={model.ema_decay} must be in (0, 1), or null to disable the EMA.")
+    _positive("data.batch_size", data.batch_size)
+    for key in ("max_steps", "log_every_n_steps", "sample_every_n_steps", "checkpoint_every_n_steps"):
+        _positive(f"trainer.{key}", trainer[key])
+    _positive("trainer.num_sample_images", trainer.num_sample_images)
+    if str(hardware.precision) not in PRECISIONS:
+        raise ConfigError(
+            f"hardware.precision={hardware.precision!r} is unknown; allowed values: {list(PRECISIONS)}."
+        )
+    if hardware.accelerator not in ACCELERATORS:
+        raise ConfigError(
+            f"hardware.accelerator={hardware.accelerator!r} is unknown; allowed values: {list(ACCELERATORS)}."
+        )
+    if data.num_classes is not None and data.num_classes < 1:
+        raise ConfigError(f"data.num_classes={data.num_classes} must be >= 1.")

@@ -1,0 +1,46 @@
+"""Run one training job from a composed config (the CLI and the tests call this)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ganforge.build import build_datamodule, build_module, build_trainer, resolved_container
+from ganforge.checkpoints import check_resume_matches, load_checkpoint
+from ganforge.config.validate import validate
+from ganforge.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback] = ()) -> dict[str, Any]:
+    """Validate, build everything (failing early on bad input), train, and return a summary."""
+    run_dir = Path(run_dir)
+    validate(cfg)
+    if cfg.hardware.num_threads:
+        torch.set_num_threads(cfg.hardware.num_threads)
+    L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
+
+    datamodule = build_datamodule(cfg)
+    datamodule.setup("fit")  # a missing or corrupt dataset fails here, before any training
+    module = build_module(cfg)
+    if cfg.ckpt_path:
+        check_resume_matches(load_checkpoint(cfg.ckpt_path), module.run_config, cfg.ckpt_path)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(resolved_container(cfg)))
+    trainer = build_trainer(cfg, run_dir, list(extra_callbacks))
+    log.info("run directory: %s", run_dir)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    return {
+        "run_dir": str(run_dir),
+        "gen_step": module.gen_step,
+        "metrics": {k: float(v) for k, v in module.step_metrics.items()},
+        "module": module,
+        "trainer": trainer,
+    }

@@ -1,0 +1,41 @@
+"""Shared fixtures: compose configs exactly as the CLI does, and train tiny real runs."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("WANDB_MODE", "disabled")
+warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+from ganforge.config.loading import compose_config  # noqa: E402
+
+# Settings that keep a real training run to seconds on 2 CPU cores.
+FAST = [
+    "trainer.progress_bar=false",
+    "logger=none",
+    "trainer.log_every_n_steps=1",
+]
+
+
+@pytest.fixture
+def compose():
+    def _compose(*overrides: str, fast: bool = True):
+        return compose_config([*(FAST if fast else []), *overrides])
+
+    return _compose
+
+
+@pytest.fixture
+def run(compose, tmp_path: Path):
+    """Train with overrides in a fresh run directory under tmp_path; returns the summary dict."""
+    from ganforge.training import train
+
+    def _run(*overrides: str, run_dir: Path | None = None, callbacks=()):
+        cfg = compose(f"paths.root_dir={tmp_path}", *overrides)
+        return train(cfg, run_dir or tmp_path / "run", list(callbacks))
+
+    return _run

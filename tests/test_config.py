@@ -1,0 +1,103 @@
+"""Every model x data x loss combination composes; bad input fails early with a clear message."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from ganforge.build import build_datamodule, build_module
+from ganforge.config.loading import CONF_DIR
+from ganforge.config.validate import validate
+from ganforge.errors import ConfigError
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+IMAGE_DATA = ["mnist5k", "digits", "fashion_mnist", "mnist", "cifar10", "folder"]
+POINT_DATA = ["ring", "grid"]
+
+
+def test_groups_have_the_documented_options():
+    assert set(options("model")) >= {"vanilla", "dcgan"}
+    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA)
+    assert set(options("loss")) >= {"minimax", "non_saturating"}
+    assert set(options("hardware")) >= {"cpu", "gpu"}
+
+
+@pytest.mark.parametrize(
+    "model,data,loss", list(itertools.product(options("model"), options("data"), options("loss")))
+)
+def test_every_combination_composes_and_builds_or_fails_clearly(compose, model, data, loss):
+    extra = ["data.loader.path=/x"] if data == "folder" else []
+    cfg = compose(f"model={model}", f"data={data}", f"loss={loss}", *extra)
+    validate(cfg)
+    if model == "dcgan" and data in POINT_DATA:
+        with pytest.raises(ConfigError, match="generates images.*model=vanilla"):
+            build_module(cfg)
+        return
+    module = build_module(cfg)
+    assert module.gen_step == 0
+    assert build_datamodule(cfg).shape == tuple(cfg.data.shape)
+
+
+@pytest.mark.parametrize(
+    "size,ok", [(28, True), (32, True), (64, True), (8, True), (30, False), (100, False)]
+)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_image_sizes(compose, size, ok, channels):
+    cfg = compose("model=dcgan", f"data.image_size={size}", f"data.channels={channels}")
+    if ok:
+        module = build_module(cfg)
+        import torch
+
+        out = module.generator(torch.randn(2, cfg.model.latent_dim))
+        assert out.shape == (2, channels, size, size)
+        assert module.discriminator(out).shape == (2,)
+    else:
+        with pytest.raises(ConfigError, match=rf"data.image_size={size}.*allowed sizes"):
+            build_module(cfg)
+
+
+def test_unknown_group_option_lists_the_choices(compose):
+    with pytest.raises(ConfigCompositionException, match="(?s)model/transformer.*Available options.*dcgan"):
+        compose("model=transformer")
+
+
+def test_unknown_key_is_rejected(compose):
+    with pytest.raises(ConfigCompositionException) as info:
+        compose("model.d_stepz=3")
+    assert "d_stepz" in str(info.value.__cause__ or info.value)
+
+
+def test_wrong_type_is_rejected(compose):
+    with pytest.raises(ConfigCompositionException) as info:
+        compose("trainer.max_steps=many")
+    cause = info.value.__cause__
+    assert isinstance(cause, ValidationError | ConfigKeyError) and "max_steps" in str(cause)
+
+
+def test_unknown_optimizer_lists_allowed_values(compose):
+    with pytest.raises(ConfigCompositionException) as info:
+        compose("model.g_optimizer.name=adamx")
+    assert "adam, adamw, rmsprop, sgd" in str(info.value.__cause__).replace("'", "")
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("model.d_steps=0", "model.d_steps=0: k must be >= 1"),
+        ("model.g_optimizer.lr=0", r"model.g_optimizer.lr=0.0 must be > 0"),
+        ("model.d_optimizer.lr=-1e-3", r"model.d_optimizer.lr=-0.001 must be > 0"),
+        ("model.ema_decay=1.5", "model.ema_decay=1.5 must be in"),
+        ("data.batch_size=0", "data.batch_size=0 must be > 0"),
+        ("hardware.precision=8-bit", "hardware.precision='8-bit' is unknown; allowed values"),
+    ],
+)
+def test_invalid_values_fail_with_the_key(compose, override, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose(override))
