@@ -61,7 +61,7 @@ class AdversarialModule(L.LightningModule):
         )
         self.gen_step = 0  # generator steps completed: THE step counter (see module docstring)
         self.d_updates_in_cycle = 0
-        self.step_metrics: dict[str, torch.Tensor] = {}
+        self.step_metrics: dict[str, torch.Tensor | float] = {}
         self.run_config: dict[str, Any] | None = None  # resolved config, stored in checkpoints
         self._clip_norms: dict[int, tuple[nn.Module, float]] = {}
 
@@ -176,14 +176,15 @@ class AdversarialModule(L.LightningModule):
         self.step_metrics = {
             **d_metrics,
             **g_metrics,
-            "lr/g": torch.tensor(g_opt.param_groups[0]["lr"]),
-            "lr/d": torch.tensor(d_opt.param_groups[0]["lr"]),
+            "lr/g": g_opt.param_groups[0]["lr"],
+            "lr/d": d_opt.param_groups[0]["lr"],
         }
-        self.log_dict(
-            {"step": float(self.gen_step), "d": d_metrics["loss/d"], "g": g_metrics["loss/g"]},
-            prog_bar=True,
-            logger=False,
-        )
+        if self.trainer.progress_bar_callback is not None:
+            self.log_dict(
+                {"step": float(self.gen_step), "d": d_metrics["loss/d"], "g": g_metrics["loss/g"]},
+                prog_bar=True,
+                logger=False,
+            )
 
     def lr_schedulers(self):
         schedulers = super().lr_schedulers()
