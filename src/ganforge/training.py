@@ -14,6 +14,7 @@ from ganforge.build import build_datamodule, build_module, build_trainer, resolv
 from ganforge.checkpoints import check_resume_matches, load_checkpoint
 from ganforge.config.validate import validate
 from ganforge.io import atomic_write_text
+from ganforge.tracking.wandb_logger import finish_loggers
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(resolved_container(cfg)))
     trainer = build_trainer(cfg, run_dir, list(extra_callbacks))
     log.info("run directory: %s", run_dir)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    failed = True
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        failed = False
+    finally:
+        # Exactly one W&B run per job: close it here, also when training fails.
+        finish_loggers(trainer.loggers, failed=failed)
     return {
         "run_dir": str(run_dir),
         "gen_step": module.gen_step,

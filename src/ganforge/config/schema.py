@@ -144,6 +144,8 @@ class Config:
     # Resume the run this checkpoint belongs to (same run directory, same step counter).
     ckpt_path: str | None = None
     run_name: str = "${model.name}-${data.name}-${loss.name}"
+    # The metric ganforge-train returns to a Hydra sweeper (e.g. Optuna), read from the run's final metrics.
+    optimized_metric: str | None = None
 
 
 def register_configs() -> None:
