@@ -30,6 +30,8 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 
+from ganforge.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 STEP_KEY = "gen_step"
@@ -216,7 +218,13 @@ def wandb_logger(
     In a Hydra multirun job the run joins a group named after the sweep directory and its name starts with
     the job number, so the jobs of one sweep sit together in the W&B UI.
     """
-    import wandb
+    try:
+        import wandb
+    except ImportError as exc:
+        raise ConfigError(
+            "logger=wandb needs the wandb package: pip install 'ganforge[tracking]' (or pip install wandb), "
+            "or choose another logger (logger=csv, logger=tensorboard, logger=none)."
+        ) from exc
 
     sweep, job_num = _hydra_job()
     if sweep is not None:
