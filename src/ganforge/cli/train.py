@@ -25,15 +25,19 @@ def main(cfg: DictConfig) -> float | None:
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).handlers.clear()
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*all_gather is deprecated.*")
     try:
         summary = train(cfg, HydraConfig.get().runtime.output_dir)
         value = objective_value(summary, cfg.optimized_metric) if cfg.get("optimized_metric") else None
     except GanforgeError as exc:
         print(f"\nganforge: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(f"ganforge: finished {summary['gen_step']} generator steps; run directory: {summary['run_dir']}")
-    if value is not None:
-        print(f"ganforge: {cfg.optimized_metric} = {value:.6g}")
+    if summary["trainer"].is_global_zero:
+        print(
+            f"ganforge: finished {summary['gen_step']} generator steps; run directory: {summary['run_dir']}"
+        )
+        if value is not None:
+            print(f"ganforge: {cfg.optimized_metric} = {value:.6g}")
     # Returned to Hydra's sweeper (hparams_search=...): the value it minimises or maximises.
     return value
 

@@ -4,9 +4,9 @@
 
 * goes online when an API key is available (``WANDB_API_KEY`` or a netrc entry for the W&B host) and
   offline otherwise, or when asked (``logger.wandb.offline=true``, ``WANDB_MODE=offline``);
-* logs the run's resolved config (``config.yaml`` of the run directory), every metric the callbacks send
-  (losses, D(x), D(G(z)), learning rates, evaluation metrics) and the sample grids as images, all against
-  the generator-step counter ``gen_step``;
+* logs the run's resolved config (sent by the RunRecord callback at fit start), every metric the
+  callbacks send (losses, D(x), D(G(z)), learning rates, evaluation metrics) and the sample grids as
+  images, all against the generator-step counter ``gen_step``;
 * uploads ``checkpoints/last.ckpt`` as a model artifact at the end of a successful online run;
 * turns every W&B failure into a warning: tracking never stops training;
 * is finished by :func:`finish_loggers` at the end of every job (also a failed one), so each Hydra job
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
@@ -193,14 +192,6 @@ class GanforgeWandbLogger(WandbLogger):
             print(f"ganforge: W&B run saved offline; upload it with: wandb sync {sync_dir}", flush=True)
 
 
-def _load_run_config(save_dir: str) -> dict[str, Any] | None:
-    path = Path(save_dir) / "config.yaml"  # written by ganforge.training.train before the trainer is built
-    if not path.is_file():
-        return None
-    with path.open() as file:
-        return yaml.safe_load(file)
-
-
 def wandb_logger(
     save_dir: str,
     project: str = "ganforge",
@@ -243,7 +234,6 @@ def wandb_logger(
         group=group,
         tags=list(tags),
         notes=notes,
-        config=_load_run_config(save_dir),
         settings=wandb.Settings(**dict(settings or {})),
     )
 
