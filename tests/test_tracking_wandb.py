@@ -9,7 +9,7 @@ from pathlib import Path
 
 import lightning as L
 import pytest
-from wandb_records import config_items, exit_code, find_runs, history_rows, read_records, run_record
+from wandb_records import config_items, exit_code, find_runs, history_rows, read_finished_run, run_record
 
 pytest.importorskip("wandb")
 
@@ -31,7 +31,7 @@ def test_offline_run_streams_losses_metrics_config_and_sample_images(run, offlin
     summary = run(*TINY, "logger=[csv,wandb]")
     assert wandb.run is None, "the job's W&B run is finished when train() returns"
     (record_file,) = find_runs(summary["run_dir"])
-    records = read_records(record_file)
+    records = read_finished_run(record_file)
 
     rows = history_rows(records)
     scalars = {row["gen_step"]: row for row in rows if "loss/d" in row}
@@ -70,7 +70,7 @@ def test_failed_job_still_finishes_its_wandb_run(run, offline_wandb, tmp_path):
         run(*TINY, "logger=wandb", run_dir=tmp_path / "crashed", callbacks=[_Crash()])
     assert wandb.run is None, "a failed job must not leave its run open for the next job"
     (record_file,) = find_runs(tmp_path / "crashed")
-    records = read_records(record_file)
+    records = read_finished_run(record_file)
     assert exit_code(records) == 1, "the run is marked failed"
     assert [row["gen_step"] for row in history_rows(records) if "loss/g" in row] == [1, 2]
 
@@ -118,7 +118,7 @@ def test_multirun_gives_each_job_its_own_wandb_run_and_directory(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     job_dirs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert [p.name for p in job_dirs] == ["0_vanilla-mnist5k-minimax", "1_vanilla-mnist5k-non_saturating"]
-    runs = [run_record(read_records(f)) for d in job_dirs for f in find_runs(d)]
+    runs = [run_record(read_finished_run(f)) for d in job_dirs for f in find_runs(d)]
     assert len(runs) == 2 and runs[0].run_id != runs[1].run_id, "one W&B run per job"
     assert {r.run_group for r in runs} == {"sweep"}, "jobs of one sweep share a W&B group"
     assert [r.display_name for r in runs] == ["0_vanilla-mnist5k-minimax", "1_vanilla-mnist5k-non_saturating"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,8 @@ def read_records(path: Path) -> list[Any]:
             pos += left
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos : pos + CHUNK_HEADER])
-        if kind == 0:
-            break
+        if kind == 0 or pos + CHUNK_HEADER + length > len(data):
+            break  # end of the log, or a chunk still being written
         payload += data[pos + CHUNK_HEADER : pos + CHUNK_HEADER + length]
         pos += CHUNK_HEADER + length
         if kind in (FULL, LAST):
@@ -40,6 +41,17 @@ def read_records(path: Path) -> list[Any]:
             records.append(record)
             payload = b""
     return records
+
+
+def read_finished_run(path: Path, timeout: float = 60.0) -> list[Any]:
+    """The records of a finished run. W&B's core process writes the file asynchronously and may still be
+    flushing after ``finish()`` returns, so wait until the final ``exit`` record is on disk."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = read_records(path)
+        if exit_code(records) is not None or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
 
 
 def history_rows(records: list[Any]) -> list[dict[str, Any]]:
