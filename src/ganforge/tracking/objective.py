@@ -50,7 +50,7 @@ def _from_metrics_csv(run_dir: Path) -> dict[str, float]:
     with path.open(newline="") as file:
         for row in csv.DictReader(file):
             for key, value in row.items():
-                if key and value not in (None, ""):
+                if key and key != "step" and value not in (None, ""):
                     try:
                         last[key] = float(value)
                     except ValueError:
