@@ -14,7 +14,7 @@ from ganforge.data.sources import mnist5k
 from ganforge.errors import EvaluationError
 from ganforge.metrics import compute
 from ganforge.metrics.evaluate import EvalSettings, MetricSuite
-from ganforge.metrics.extractors import extract, load_classifier, load_inception
+from ganforge.metrics.extractors import extract, load_classifier, load_inception, state_dict_hash
 from ganforge.metrics.mode_coverage import mode_coverage
 from ganforge.metrics.registry import parse_metric, parse_metrics
 from ganforge.metrics.stats_cache import cache_file, real_features
@@ -35,7 +35,8 @@ def suite(mnist_evaluator, compose_session, tmp_path_factory):
     from ganforge.build import build_datamodule
 
     settings = EvalSettings(str(mnist_evaluator["path"]), cache_dir=str(tmp_path_factory.mktemp("cache")))
-    names = ["fid1k_classifier", "kid1k_classifier", "pr1k_classifier", "is1k_classifier"]
+    # KID on 300 samples: 100 subsets of 300 keep the test fast.
+    names = ["fid1k_classifier", "kid300_classifier", "pr1k_classifier", "is1k_classifier"]
     return MetricSuite(names, build_datamodule(cfg), settings)
 
 
@@ -69,7 +70,7 @@ def test_real_vs_real_is_near_zero_collapse_and_noise_are_not(suite, test_digits
         torch.randint(0, 256, x.shape, generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
     )
     print({"real": real, "collapsed": collapsed, "noise": noise})
-    fid, kid = "fid1k_classifier", "kid1k_classifier"
+    fid, kid = "fid1k_classifier", "kid300_classifier"
     # Real vs real: FID is only finite-sample bias, a small fraction of a one-class generator's FID.
     assert real[fid] < 0.05 * collapsed[fid]
     assert abs(real[kid]) < 3 * real[f"{kid}_std"] + 1e-3 * collapsed[kid]
@@ -82,6 +83,7 @@ def test_real_vs_real_is_near_zero_collapse_and_noise_are_not(suite, test_digits
     # classifier's feature space: both are far from real, which is what it does show).
     assert noise[fid] > collapsed[fid] and noise[kid] > 10 * abs(real[kid]) + 1e-3
     assert noise["pr1k_classifier_recall"] < 0.05 and noise["is1k_classifier"] < 1.5
+    assert noise["pr1k_classifier_precision"] < collapsed["pr1k_classifier_precision"]
 
 
 def test_inception_score_of_real_data_matches_the_classifier(suite, test_digits, mnist_evaluator):
@@ -105,7 +107,7 @@ def test_torchmetrics_fid_matches_torch_fidelity_on_the_same_features(suite, tes
     fake_f, _ = extract(suite.extractor("classifier"), test_digits[0][:700])
     ours = compute.fid(real_f, fake_f)
     theirs = fid_statistics_to_metric(
-        fid_features_to_statistics(fake_f.numpy()), fid_features_to_statistics(real_f.numpy()), verbose=False
+        fid_features_to_statistics(fake_f), fid_features_to_statistics(real_f), verbose=False
     )["frechet_inception_distance"]
     assert ours == pytest.approx(theirs, rel=1e-3)
 
@@ -147,7 +149,7 @@ def test_stats_cache_hits_and_keys_on_content(mnist_evaluator, tmp_path, monkeyp
     retrained = load_classifier(mnist_evaluator["path"], "mnist5k")
     with torch.no_grad():
         retrained.net.head[1].bias.add_(0.01)  # same name, different weights
-    retrained.weights_hash = sc.state_dict_hash(retrained.net.state_dict())
+    retrained.weights_hash = state_dict_hash(retrained.net.state_dict())
     assert cache_file(tmp_path, "mnist5k", "test", retrained, "h") != cache_file(
         tmp_path, "mnist5k", "test", ex, "h"
     )
@@ -187,3 +189,21 @@ def test_precision_recall_matches_the_kynkaanniemi_definition():
         inside(real, fake), abs=1e-6
     )
     assert np.isfinite(p) and 0 < p < 1 and 0 < r < 1
+
+
+def test_stacked_mnist_modes(mnist_evaluator):
+    from ganforge.metrics.stacked_mnist import stacked_mnist5k, stacked_modes
+
+    images, modes = stacked_mnist5k(".", "test", num_samples=2000, seed=0)
+    assert images.shape == (2000, 3, 28, 28) and images.dtype == torch.uint8
+    assert modes.max() < 1000 and len(modes.unique()) > 800  # 1000 * (1 - e^-2) = 865 expected
+    digits = load_classifier(mnist_evaluator["path"], "mnist5k")
+    real = stacked_modes(images, digits)
+    true_counts = torch.bincount(modes, minlength=1000)
+    # Per-channel errors move a few samples between modes; coverage and KL stay near the truth.
+    assert abs(real["modes"] - int((true_counts > 0).sum())) <= 40
+    collapsed = stacked_modes(images[:1].repeat(500, 1, 1, 1), digits)
+    assert collapsed == {"modes": 1, "kl": pytest.approx(math.log(1000))}
+    assert real["kl"] < 0.5 * collapsed["kl"]
+    with pytest.raises(EvaluationError, match="3-channel"):
+        stacked_modes(images[:, :1], digits)

@@ -73,6 +73,7 @@ class MetricsCallback(GeneratorStepCallback):
         return gathered.cpu().transpose(0, 1).reshape(-1, *local.shape[1:])[:n]
 
     def on_generator_step(self, trainer: L.Trainer, pl_module: Any, step: int) -> None:
+        self._suite.to(pl_module.device)  # extract features where the model runs (a GPU if any)
         samples = self._samples(trainer, pl_module)
         with torch.inference_mode():
             self.last = self._suite.score(samples)

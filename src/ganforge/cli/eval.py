@@ -94,7 +94,9 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
 
     cfg, ckpt = _config(args, overrides)
     datamodule = build_datamodule(cfg)
-    suite = MetricSuite(args["metrics"], datamodule, EvalSettings.from_config(cfg.eval))
+    suite = MetricSuite(
+        args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), args.get("device", "cpu")
+    )
     suite.prepare()  # missing evaluator or weights fail here, before sampling
     record: dict[str, Any] = {}
     if ckpt is not None:

@@ -160,8 +160,9 @@ class EvaluatorConfig:
     min_steps: int = 600
     batch_size: int = 128
     lr: float = 2e-3
-    # Random translations (pixels) of training images; 0 disables.
-    augment_shift: float = 2.0
+    # Random translations (pixels) of training images; 0 disables; null: 2 for train splits under 20,000
+    # images (mnist5k: +2 points of accuracy), 0 above (Fashion-MNIST: shifts cost accuracy).
+    augment_shift: float | None = None
     weight_decay: float = 1e-4
     # Width of the feature layer; null: 512 for images, 128 for points.
     feature_dim: int | None = None

@@ -52,7 +52,14 @@ def to_storage(samples: torch.Tensor) -> torch.Tensor:
 
 
 class MetricSuite:
-    def __init__(self, names: list[str], datamodule: InMemoryDataModule, settings: EvalSettings):
+    def __init__(
+        self,
+        names: list[str],
+        datamodule: InMemoryDataModule,
+        settings: EvalSettings,
+        device: str | torch.device = "cpu",
+    ):
+        self.device = torch.device(device)  # where the extractors run (samples are moved there)
         self.specs: list[MetricSpec] = parse_metrics(list(names))
         self.datamodule = datamodule
         self.settings = settings
@@ -83,7 +90,14 @@ class MetricSuite:
                 self._extractors[key] = load_classifier(self.settings.digit_classifier_path, "mnist5k")
             else:
                 self._extractors[key] = load_classifier(self.settings.classifier_path, self.datamodule.name)
+            self._extractors[key].to(self.device)
         return self._extractors[key]
+
+    def to(self, device: str | torch.device) -> MetricSuite:
+        self.device = torch.device(device)
+        for extractor in self._extractors.values():
+            extractor.to(self.device)
+        return self
 
     def real(self, route: str) -> tuple[torch.Tensor, torch.Tensor]:
         if route not in self._real:

@@ -80,8 +80,10 @@ def parse_metric(name: str) -> MetricSpec:
         raise EvaluationError(f"Unknown metric {name!r}. {describe()}")
     needs_route, _ = KINDS[kind]
     route = match["route"]
-    if needs_route and route not in ROUTES:
+    if needs_route and route is None:
         raise EvaluationError(f"Metric {name!r} needs a route suffix _classifier or _inception. {describe()}")
+    if needs_route and route not in ROUTES:
+        raise EvaluationError(f"Unknown metric {name!r}: no route {route!r}. {describe()}")
     if not needs_route and route is not None:
         raise EvaluationError(
             f"Metric {name!r} takes no route suffix (write {kind}{match['count']}). {describe()}"

@@ -22,6 +22,7 @@ from ganforge.metrics.extractors import (
 )
 
 log = logging.getLogger(__name__)
+SMALL_SPLIT = 20_000  # below this many training images, random shifts are on by default
 
 
 def _accuracy(extractor: ClassifierExtractor, samples: torch.Tensor, labels: torch.Tensor) -> float:
@@ -51,7 +52,7 @@ def train_classifier(
     weight_decay: float = 1e-4,
     feature_dim: int | None = None,
     seed: int = 0,
-    augment_shift: float = 2.0,
+    augment_shift: float | None = None,
     path: str | Path | None = None,
     config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -73,6 +74,8 @@ def train_classifier(
     net = build_classifier_net(shape, int(datamodule.num_classes), feature_dim)
     extractor = ClassifierExtractor(net, shape, weights_hash="", info={})
     optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    if augment_shift is None:
+        augment_shift = 2.0 if len(train_x) < SMALL_SPLIT else 0.0
     batch_size = min(batch_size, len(train_x))
     per_epoch = len(train_x) // batch_size
     steps = max(1, min_steps, epochs * per_epoch)
@@ -110,6 +113,7 @@ def train_classifier(
         "train_accuracy": _accuracy(extractor, train_x[:10000], train_y[:10000]),
         "train_seconds": time.perf_counter() - start,
         "train_steps": steps,
+        "augment_shift": augment_shift,
         "config": config or {},
     }
     if path is not None:
