@@ -19,12 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     from ganforge.build import build_datamodule, resolved_container
-    from ganforge.config.loading import compose_config
+    from ganforge.config.params import load_config, pop_params_flag
     from ganforge.metrics.train_classifier import train_classifier
 
     try:
         try:
-            cfg = compose_config(argv)
+            params, overrides = pop_params_flag(argv)
+            cfg = load_config(params, overrides)
         except (HydraException, OmegaConfBaseException) as exc:
             raise GanforgeError(f"Invalid override(s) {argv}: {exc}") from exc
         ev = cfg.evaluator
