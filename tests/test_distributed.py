@@ -117,3 +117,23 @@ def test_multirun_of_ddp_jobs_is_refused_before_launching(tmp_path):
         timeout=300,
     )
     assert result.returncode == 2 and "multirun sweep (-m) cannot launch multi-process DDP" in result.stderr
+
+
+def test_one_wandb_run_and_one_set_of_grids_per_ddp_job(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    from wandb_records import find_runs, read_finished_run, run_record
+
+    home = str(tmp_path / "wandb-home")
+    for var, value in {
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_DIR": home,
+        "WANDB_CONFIG_DIR": home,
+        "WANDB_CACHE_DIR": home,
+    }.items():
+        monkeypatch.setenv(var, value)
+    run_dir = train_cli(*TINY["vanilla"], "trainer.max_steps=6", "logger=[csv,wandb]", cwd=tmp_path)
+    runs = [run_record(read_finished_run(f)) for f in find_runs(run_dir)]
+    assert len(runs) == 1, "rank 1 must not open a second W&B run"
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
+    assert len(list(tmp_path.rglob("*.wandb"))) == 1, "one W&B record file in the whole job"
