@@ -60,3 +60,7 @@ def validate(cfg: DictConfig) -> None:
         )
     if data.num_classes is not None and data.num_classes < 1:
         raise ConfigError(f"data.num_classes={data.num_classes} must be >= 1.")
+    ev = cfg.get("eval")
+    if ev is not None and ev.metrics:
+        _positive("eval.every_n_steps", ev.every_n_steps)
+        _positive("eval.batch_size", ev.batch_size)
