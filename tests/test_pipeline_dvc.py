@@ -27,6 +27,8 @@ TINY = {
     ("data", "batch_size"): 32,
     ("model", "generator", "base_width"): 8,
     ("model", "discriminator", "base_width"): 8,
+    ("evaluator", "min_steps"): 20,
+    ("evaluator", "epochs"): 1,
 }
 
 
@@ -90,14 +92,6 @@ def repo(tmp_path_factory) -> Path:
             node = node[key]
         node[keys[-1]] = value
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    if EVAL_CLIS:
-        # A short evaluator: its CLI composes conf/ and takes only data.name from params.yaml so far.
-        dvc_yaml = (repo / "dvc.yaml").read_text()
-        cmd = "train_evaluator data=${data.name}"
-        assert cmd in dvc_yaml
-        (repo / "dvc.yaml").write_text(
-            dvc_yaml.replace(cmd, f"{cmd} evaluator.min_steps=20 evaluator.epochs=1")
-        )
     run(repo, "git", "init", "-q")
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "copy")

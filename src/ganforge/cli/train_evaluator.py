@@ -24,7 +24,13 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         try:
-            cfg = compose_config(argv)
+            # --params FILE: a composed config (the DVC stage reads params.yaml; dvc #10186).
+            if argv[:1] == ["--params"] and len(argv) > 1:
+                from ganforge.config.params import load_params
+
+                cfg = load_params(argv[1], argv[2:])
+            else:
+                cfg = compose_config(argv)
         except (HydraException, OmegaConfBaseException) as exc:
             raise GanforgeError(f"Invalid override(s) {argv}: {exc}") from exc
         ev = cfg.evaluator
