@@ -64,13 +64,23 @@ class MetricsCallback(GeneratorStepCallback):
             self._suite.prepare()
 
     def _samples(self, trainer: L.Trainer, pl_module: Any) -> torch.Tensor:
+        """The same n samples as one process (and ganforge-eval with the same seed) would generate.
+
+        Every rank builds the same n inputs and generates the strided share ``rank::world``; the shares
+        are gathered and interleaved back into the original order.
+        """
         n, world, rank = self._suite.num_samples, trainer.world_size, trainer.global_rank
-        share = -(-n // world)
-        local = to_storage(generate(pl_module, share, self.settings.seed + 1_000_003 * rank))
         if world == 1:
-            return local
-        gathered = pl_module.all_gather(local.to(pl_module.device))  # [world, share, ...]
-        return gathered.cpu().transpose(0, 1).reshape(-1, *local.shape[1:])[:n]
+            return to_storage(generate(pl_module, n, self.settings.seed))
+        sync_buffers = getattr(trainer.strategy, "sync_buffers", None)
+        if callable(sync_buffers):
+            sync_buffers()  # eval-mode BatchNorm must use the same running statistics on every rank
+        z, labels = pl_module.grid_inputs(n, self.settings.seed)
+        share = -(-n // world)
+        idx = torch.arange(rank, share * world, world).clamp(max=n - 1)  # equal shares: pad with a repeat
+        local = to_storage(pl_module.sample(z[idx], None if labels is None else labels[idx]).cpu())
+        gathered = pl_module.all_gather(local.to(pl_module.device)).cpu()  # [world, share, ...]
+        return gathered.transpose(0, 1).reshape(-1, *local.shape[1:])[:n]
 
     def on_generator_step(self, trainer: L.Trainer, pl_module: Any, step: int) -> None:
         self._suite.to(pl_module.device)  # extract features where the model runs (a GPU if any)
