@@ -27,8 +27,8 @@ TINY = {
     ("data", "batch_size"): 32,
     ("model", "generator", "base_width"): 8,
     ("model", "discriminator", "base_width"): 8,
+    ("evaluator", "min_steps"): 20,
     ("evaluator", "epochs"): 1,
-    ("evaluator", "min_steps"): 30,
 }
 
 

@@ -20,6 +20,8 @@ def test_objective_reads_step_metrics_then_metrics_json_then_metrics_csv(tmp_pat
     assert objective_value(summary, "loss/d") == 0.9, "the run's own final step metric wins"
     assert objective_value(summary, "fid2k_classifier") == 40.0, "last logged value in metrics.csv"
     assert objective_value(summary, "fid10k_classifier") == 31.5
+    summary["metrics"]["eval/fid5k_classifier"] = 12.0
+    assert objective_value(summary, "fid5k_classifier") == 12.0, "the eval callback's eval/<name> key"
     assert "seed" not in available_metrics(summary), "metrics.json's 'metrics' mapping is used when present"
     with pytest.raises(ConfigError, match="fid50k_inception.*available metrics.*fid10k_classifier"):
         objective_value(summary, "fid50k_inception")

@@ -136,11 +136,6 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        from ganforge.config.params import pop_params_flag
-
-        # --params params.yaml (the DVC stage): the checkpoint carries the config; the flag is accepted
-        # so every stage is called alike.
-        _, argv = pop_params_flag(argv)
         out, record = evaluate_cli(*parse_args(argv))
     except GanforgeError as exc:
         print(f"ganforge-eval: error: {exc}", file=sys.stderr)

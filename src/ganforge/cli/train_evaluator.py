@@ -19,13 +19,18 @@ def main(argv: list[str] | None = None) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     from ganforge.build import build_datamodule, resolved_container
-    from ganforge.config.params import load_config, pop_params_flag
+    from ganforge.config.loading import compose_config
     from ganforge.metrics.train_classifier import train_classifier
 
     try:
         try:
-            params, overrides = pop_params_flag(argv)
-            cfg = load_config(params, overrides)
+            # --params FILE: a composed config (the DVC stage reads params.yaml; dvc #10186).
+            if argv[:1] == ["--params"] and len(argv) > 1:
+                from ganforge.config.params import load_params
+
+                cfg = load_params(argv[1], argv[2:])
+            else:
+                cfg = compose_config(argv)
         except (HydraException, OmegaConfBaseException) as exc:
             raise GanforgeError(f"Invalid override(s) {argv}: {exc}") from exc
         ev = cfg.evaluator

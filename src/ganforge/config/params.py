@@ -42,15 +42,3 @@ def load_config(params: str | Path | None, overrides: Sequence[str] = ()) -> Dic
     """``params.yaml`` when given (the DVC pipeline), else ``conf/`` composed with Hydra overrides."""
     return load_params(params, overrides) if params else compose_config(overrides)
 
-
-def pop_params_flag(argv: Sequence[str]) -> tuple[str | None, list[str]]:
-    """Split ``--params FILE`` (the DVC stages' way to pass params.yaml) from the other arguments."""
-    rest = list(argv)
-    if "--params" not in rest:
-        return None, rest
-    i = rest.index("--params")
-    if i + 1 >= len(rest):
-        raise ConfigError("--params needs a file: --params params.yaml")
-    path = rest[i + 1]
-    del rest[i : i + 2]
-    return path, rest

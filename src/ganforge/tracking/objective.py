@@ -75,6 +75,8 @@ def available_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
 def objective_value(summary: Mapping[str, Any], name: str) -> float:
     """The final value of metric ``name`` (NaN when training diverged, which Optuna records as a failure)."""
     metrics = available_metrics(summary)
+    # The evaluation callback logs its metrics as eval/<name>: either spelling is accepted.
+    name = next((n for n in (name, f"eval/{name}") if n in metrics), name)
     if name not in metrics:
         raise ConfigError(
             f"optimized_metric={name!r} was not produced by this run; available metrics: {sorted(metrics)}. "

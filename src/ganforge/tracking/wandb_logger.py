@@ -130,15 +130,21 @@ class GanforgeWandbLogger(WandbLogger):
             run = wandb.init(**self._wandb_init)
         except Exception as exc:  # noqa: BLE001 - no network, bad key, server down
             if self._wandb_init.get("mode") != "online":
-                self.broken = True
-                warnings.warn(f"W&B could not start ({exc}); training continues without W&B.", stacklevel=2)
-                return None
+                return self._give_up(exc)
             warnings.warn(f"W&B could not start online ({exc}); logging offline instead.", stacklevel=2)
             self.mode = self._wandb_init["mode"] = "offline"
-            run = wandb.init(**self._wandb_init)
+            try:
+                run = wandb.init(**self._wandb_init)
+            except Exception as offline_exc:  # noqa: BLE001 - e.g. an unwritable save_dir
+                return self._give_up(offline_exc)
         run.define_metric(STEP_KEY)
         run.define_metric("*", step_metric=STEP_KEY, step_sync=True)
         return run
+
+    def _give_up(self, exc: Exception) -> None:
+        self.broken = True
+        warnings.warn(f"W&B could not start ({exc}); training continues without W&B.", stacklevel=3)
+        return None
 
     @rank_zero_only
     @_never_fatal
