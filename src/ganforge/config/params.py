@@ -41,4 +41,3 @@ def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
 def load_config(params: str | Path | None, overrides: Sequence[str] = ()) -> DictConfig:
     """``params.yaml`` when given (the DVC pipeline), else ``conf/`` composed with Hydra overrides."""
     return load_params(params, overrides) if params else compose_config(overrides)
-
