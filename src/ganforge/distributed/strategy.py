@@ -3,8 +3,8 @@
 Why not DDP's wrapper: a GAN training step runs two backward passes, each meant to update only one
 network. Wrapped in DistributedDataParallel, Lightning's documented GAN pattern fails with "parameters
 that were not used in producing the loss" (Lightning #20328, #20866, #19238); ``find_unused_parameters``
-makes it run, but traverses the graph and all-reduces both networks' buckets on every backward (measured
-here: 48% slower at one GPU, see README), and ``static_graph`` fails because the graph alternates.
+makes it run, but traverses the autograd graph and all-reduces both networks' buckets on every backward,
+and ``static_graph`` fails because the graph alternates.
 
 What this strategy does instead, keeping everything else of Lightning's DDP (process launch for
 torchrun/SLURM/subprocess, process groups, rank-zero IO, barriers, collectives, SyncBatchNorm):
