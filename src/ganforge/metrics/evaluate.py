@@ -6,9 +6,7 @@ possible) and can then score many sample sets: the training callback keeps one f
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -188,13 +186,3 @@ def generate(module: Any, n: int, seed: int, chunk: int = 1000) -> torch.Tensor:
         for i in range(0, n, chunk)
     ]
     return torch.cat(out)
-
-
-def timed_score(suite: MetricSuite, generated: torch.Tensor) -> tuple[dict[str, float], float]:
-    start = time.perf_counter()
-    results = suite.score(generated)
-    return results, time.perf_counter() - start
-
-
-def default_out(run_dir: Path) -> Path:
-    return run_dir / "metrics.json"
