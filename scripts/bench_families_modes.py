@@ -42,8 +42,9 @@ QUIET = ["logger=none", "trainer.progress_bar=false", "hardware.num_threads=1"]
 
 
 def run_one(dataset: str, variant: str, seed: int, steps: int) -> dict:
-    from ganforge.config.loading import compose_config
     from ganforge.metrics.mode_coverage import mode_coverage
+
+    from ganforge.config.loading import compose_config
     from ganforge.training import train
 
     overrides = [
@@ -86,9 +87,9 @@ def table(results: list[dict], datasets: list[str]) -> str:
         se = statistics.stdev(values) * scale / len(values) ** 0.5
         return f"{mean:.{digits}f} ± {se:.{digits}f}"
 
-    head = "| variant | " + " | ".join(
-        f"{d} seeds | {d} modes | {d} % HQ | {d} rev-KL" for d in datasets
-    ) + " |"
+    head = (
+        "| variant | " + " | ".join(f"{d} seeds | {d} modes | {d} % HQ | {d} rev-KL" for d in datasets) + " |"
+    )
     lines = [head, "|---" * (1 + 4 * len(datasets)) + "|"]
     for variant in VARIANTS:
         cells = []
@@ -109,7 +110,9 @@ def table(results: list[dict], datasets: list[str]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--datasets", nargs="+", default=["grid", "ring"])
@@ -120,7 +123,9 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.jsonl"
-    results = [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
+    results = (
+        [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
+    )
     done = {(r["dataset"], r["variant"], r["seed"], r["steps"]) for r in results}
     if not args.table_only:
         for seed in range(args.seeds):

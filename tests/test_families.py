@@ -15,7 +15,11 @@ from ganforge.errors import ConfigError
 from ganforge.stabilizers.minibatch import MinibatchDiscrimination, MinibatchStdDev
 
 TINY_DCGAN = ["model.generator.base_width=8", "model.discriminator.base_width=8", "data.batch_size=32"]
-TINY_CDCGAN = ["model.generator.net.base_width=8", "model.discriminator.net.base_width=8", "data.batch_size=32"]
+TINY_CDCGAN = [
+    "model.generator.net.base_width=8",
+    "model.discriminator.net.base_width=8",
+    "data.batch_size=32",
+]
 TINY_MLP = ["model.generator.hidden_dims=[32,32]", "model.discriminator.hidden_dims=[32,32]"]
 TINY_CMLP = ["model.generator.net.hidden_dims=[32,32]", "model.discriminator.net.hidden_dims=[32,32]"]
 STEPS = 4
@@ -36,7 +40,9 @@ def train_tiny(run, *overrides: str) -> dict:
         f"trainer.checkpoint_every_n_steps={STEPS}",
     )
     assert summary["gen_step"] == STEPS
-    assert summary["metrics"] and all(math.isfinite(v) for v in summary["metrics"].values()), summary["metrics"]
+    assert summary["metrics"] and all(math.isfinite(v) for v in summary["metrics"].values()), summary[
+        "metrics"
+    ]
     g_opt, d_opt = (o.optimizer for o in summary["module"].optimizers())
     k = summary["module"].d_steps
     assert optimizer_steps(g_opt) == STEPS

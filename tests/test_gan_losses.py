@@ -15,7 +15,9 @@ from ganforge.losses.wasserstein import WassersteinLoss
 @pytest.fixture
 def outs():
     g = torch.Generator().manual_seed(1)
-    return torch.randn(32, generator=g, dtype=torch.float64) * 2, torch.randn(32, generator=g, dtype=torch.float64)
+    return torch.randn(32, generator=g, dtype=torch.float64) * 2, torch.randn(
+        32, generator=g, dtype=torch.float64
+    )
 
 
 def test_least_squares_matches_mao_et_al(outs):
@@ -35,7 +37,9 @@ def test_least_squares_label_smoothing_moves_b():
 
 def test_hinge(outs):
     real, fake = outs
-    d = sum(max(0.0, 1 - float(r)) for r in real) / len(real) + sum(max(0.0, 1 + float(f)) for f in fake) / len(fake)
+    d = sum(max(0.0, 1 - float(r)) for r in real) / len(real) + sum(
+        max(0.0, 1 + float(f)) for f in fake
+    ) / len(fake)
     assert float(HingeLoss().discriminator_loss(real, fake)) == pytest.approx(d)
     assert float(HingeLoss().generator_loss(fake)) == pytest.approx(-float(fake.mean()))
     # Beyond the margin a sample contributes nothing.

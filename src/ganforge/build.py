@@ -11,9 +11,12 @@ from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganforge.callbacks.checkpoint import PeriodicCheckpoint
+from ganforge.callbacks.run_record import RunRecord
 from ganforge.callbacks.sample_grid import SampleGrid
 from ganforge.callbacks.step_callback import MetricLogger, StepBudget
 from ganforge.data.base import InMemoryDataModule
+from ganforge.distributed.precision import precision_arguments
+from ganforge.distributed.replicas import ReplicaConsistencyCheck
 from ganforge.errors import GanforgeError
 from ganforge.families.base import AdversarialModule
 
@@ -54,10 +57,12 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
 def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     t = cfg.trainer
     return [
+        RunRecord(run_dir, resolved_container(cfg)),
         StepBudget(t.max_steps),
         MetricLogger(t.log_every_n_steps, final_step=t.max_steps),
         SampleGrid(run_dir / "samples", t.sample_every_n_steps, t.num_sample_images, t.seed, t.max_steps),
         PeriodicCheckpoint(run_dir / "checkpoints", t.checkpoint_every_n_steps, t.max_steps),
+        ReplicaConsistencyCheck(run_dir),
     ]
 
 
@@ -68,7 +73,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[L.Callba
         devices=hw.devices,
         num_nodes=hw.num_nodes,
         strategy=instantiate(hw.strategy) if isinstance(hw.strategy, DictConfig) else hw.strategy,
-        precision=str(hw.precision),
+        **precision_arguments(str(hw.precision), hw.accelerator),
+        sync_batchnorm=hw.sync_batchnorm,
         # The generator-step budget (StepBudget) ends training; Lightning's own limits stay open.
         max_epochs=-1,
         max_steps=-1,

@@ -8,12 +8,11 @@ from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from ganforge.build import build_datamodule, build_module, build_trainer, resolved_container
+from ganforge.build import build_datamodule, build_module, build_trainer
 from ganforge.checkpoints import check_resume_matches, load_checkpoint
 from ganforge.config.validate import validate
-from ganforge.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +23,8 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
     validate(cfg)
     if cfg.hardware.num_threads:
         torch.set_num_threads(cfg.hardware.num_threads)
+    # Same seed in every process: identical initial weights. Each process then reseeds its noise by rank
+    # once the strategy knows it (AdversarialModule.setup).
     L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
 
     datamodule = build_datamodule(cfg)
@@ -33,7 +34,6 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
         check_resume_matches(load_checkpoint(cfg.ckpt_path), module.run_config, cfg.ckpt_path)
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(resolved_container(cfg)))
     trainer = build_trainer(cfg, run_dir, list(extra_callbacks))
     log.info("run directory: %s", run_dir)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)

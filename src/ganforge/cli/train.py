@@ -24,12 +24,16 @@ def main(cfg: DictConfig) -> None:
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).handlers.clear()
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*all_gather is deprecated.*")
     try:
         summary = train(cfg, HydraConfig.get().runtime.output_dir)
     except GanforgeError as exc:
         print(f"\nganforge: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(f"ganforge: finished {summary['gen_step']} generator steps; run directory: {summary['run_dir']}")
+    if summary["trainer"].is_global_zero:
+        print(
+            f"ganforge: finished {summary['gen_step']} generator steps; run directory: {summary['run_dir']}"
+        )
 
 
 if __name__ == "__main__":

@@ -144,8 +144,12 @@ class HardwareConfig:
     accelerator: str = "cpu"
     devices: Any = 1
     num_nodes: int = 1
-    strategy: str = "auto"
+    # "auto" for one process; for several, ganforge.distributed.strategy.GANDDPStrategy as a
+    # {_target_: ..., ...} mapping (see conf/hardware/ddp*.yaml).
+    strategy: Any = "auto"
     precision: str = "32"
+    # SyncBatchNorm across processes (GPU only); otherwise BatchNorm uses per-device batch statistics.
+    sync_batchnorm: bool = False
     # torch intra-op threads; null leaves torch's default.
     num_threads: int | None = None
 

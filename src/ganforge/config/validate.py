@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganforge.distributed.strategy import UNSAFE_STRATEGY_STRINGS
 from ganforge.errors import ConfigError
 from ganforge.stabilizers import check_stabilizers
 
@@ -51,6 +52,12 @@ def validate(cfg: DictConfig) -> None:
     if hardware.accelerator not in ACCELERATORS:
         raise ConfigError(
             f"hardware.accelerator={hardware.accelerator!r} is unknown; allowed values: {list(ACCELERATORS)}."
+        )
+    if isinstance(hardware.strategy, str) and hardware.strategy in UNSAFE_STRATEGY_STRINGS:
+        raise ConfigError(
+            f"hardware.strategy={hardware.strategy!r} wraps the model in DistributedDataParallel, which "
+            "fails for alternating G/D updates (unused parameters in each backward). Use hardware=ddp, "
+            "hardware=ddp_cpu or hardware=multinode, which use ganforge.distributed.strategy.GANDDPStrategy."
         )
     if data.num_classes is not None and data.num_classes < 1:
         raise ConfigError(f"data.num_classes={data.num_classes} must be >= 1.")

@@ -26,7 +26,9 @@ def fit_images(images: torch.Tensor, image_size: int, channels: int) -> torch.Te
     if images.shape[-2:] != (image_size, image_size):
         out = []
         for chunk in images.split(4096):  # bounded memory for large datasets
-            resized = F.interpolate(chunk.float(), size=(image_size, image_size), mode="bilinear", antialias=True)
+            resized = F.interpolate(
+                chunk.float(), size=(image_size, image_size), mode="bilinear", antialias=True
+            )
             out.append(resized.round().clamp(0, 255).to(torch.uint8))
         images = torch.cat(out)
     return images.contiguous()
@@ -48,6 +50,8 @@ class ImageDataModule(InMemoryDataModule):
 
     def render(self, samples: torch.Tensor, path: Path, nrow: int | None = None) -> None:
         nrow = nrow or max(1, int(len(samples) ** 0.5))
-        grid = make_grid(samples.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+        grid = make_grid(
+            samples.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2
+        )
         with atomic_path(path) as tmp:
             save_image(grid, tmp, format="png")

@@ -43,7 +43,9 @@ class ShuffledBatchSampler(Sampler[torch.Tensor]):
             start = self._resume[1]
         self._resume = None
         self.consumed = start
-        order = torch.randperm(self.num_samples, generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        order = torch.randperm(
+            self.num_samples, generator=torch.Generator().manual_seed(self.seed + self.epoch)
+        )
         shard = order[self.rank :: self.world_size]
         for b in range(start, len(self)):
             yield shard[b * self.batch_size : (b + 1) * self.batch_size]

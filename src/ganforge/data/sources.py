@@ -55,7 +55,9 @@ def digits(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    keep = np.arange(len(bunch.target)) % 5 != 0 if split == "train" else np.arange(len(bunch.target)) % 5 == 0
+    keep = (
+        np.arange(len(bunch.target)) % 5 != 0 if split == "train" else np.arange(len(bunch.target)) % 5 == 0
+    )
     images = np.round(bunch.images[keep] * (255.0 / 16.0)).astype(np.uint8)[:, None]
     return torch.from_numpy(images), torch.from_numpy(bunch.target[keep].astype(np.int64))
 
@@ -75,12 +77,16 @@ def _read_idx_gz(path: Path, expected_dims: int, md5: str | None = None) -> np.n
     try:
         raw = gzip.decompress(path.read_bytes())
     except (OSError, EOFError) as exc:
-        raise DatasetError(f"{path} is not a readable gzip file ({exc}); reinstall or fetch it again.") from exc
+        raise DatasetError(
+            f"{path} is not a readable gzip file ({exc}); reinstall or fetch it again."
+        ) from exc
     if md5 is not None and hashlib.md5(raw).hexdigest() != md5:
         raise DatasetError(f"{path} fails its checksum; reinstall or fetch it again.")
     magic = int.from_bytes(raw[0:4], "big")
     if magic >> 8 != 0x08 or (magic & 0xFF) != expected_dims:
-        raise DatasetError(f"{path} is not a valid IDX file (magic {magic:#x}); delete it and fetch it again.")
+        raise DatasetError(
+            f"{path} is not a valid IDX file (magic {magic:#x}); delete it and fetch it again."
+        )
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(expected_dims)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * expected_dims).reshape(dims)
 
@@ -98,7 +104,9 @@ def fashion_mnist(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Ten
         images = _read_idx_gz(DEBIAN_FASHION_MNIST / names[0], 3, md5[0])[:, None]
         labels = _read_idx_gz(DEBIAN_FASHION_MNIST / names[1], 1, md5[1])
         return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
-    return _torchvision_split(FashionMNIST, "FashionMNIST", root, split, "apt-get install dataset-fashion-mnist")
+    return _torchvision_split(
+        FashionMNIST, "FashionMNIST", root, split, "apt-get install dataset-fashion-mnist"
+    )
 
 
 def mnist(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,7 +122,9 @@ def cifar10(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     _check_split(split)
     from torchvision.datasets import CIFAR10
 
-    return _torchvision_split(CIFAR10, "cifar-10-batches-py", root, split, "place the extracted archive there")
+    return _torchvision_split(
+        CIFAR10, "cifar-10-batches-py", root, split, "place the extracted archive there"
+    )
 
 
 def _torchvision_split(dataset_cls: type, folder: str, root: str | Path, split: str, offline_hint: str):

@@ -69,11 +69,14 @@ class AdversarialModule(L.LightningModule):
             if ema_decay
             else None
         )
+        if self.generator_ema is not None:
+            self.generator_ema.requires_grad_(False)  # updated by averaging, never by gradients (or DDP)
         self.gen_step = 0  # generator steps completed: THE step counter (see module docstring)
         self.d_updates_in_cycle = 0
         self.step_metrics: dict[str, torch.Tensor | float] = {}
         self.run_config: dict[str, Any] | None = None  # resolved config, stored in checkpoints
         self._clip_norms: dict[int, tuple[nn.Module, float]] = {}
+        self.active_optimizer: Any = None  # the optimizer whose network the next backward updates
         self.stabilizers = Stabilizers(stabilizers)
         self.stabilizers.install(self.discriminator)
         if self.stabilizers.feature_matching and not hasattr(self.discriminator, "features"):
@@ -239,6 +242,11 @@ class AdversarialModule(L.LightningModule):
                 logger=False,
             )
 
+    def toggle_optimizer(self, optimizer: Any) -> None:
+        # Recorded for precision plugins that keep one loss scaler per optimizer.
+        self.active_optimizer = optimizer
+        super().toggle_optimizer(optimizer)
+
     def lr_schedulers(self):
         schedulers = super().lr_schedulers()
         if schedulers is None:
@@ -251,20 +259,44 @@ class AdversarialModule(L.LightningModule):
             net, max_norm = self._clip_norms[id(optimizer)]
             torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm)
 
+    def setup(self, stage: str) -> None:
+        # Every process starts from the same seed (identical initial weights); from here on each draws
+        # its own noise, or all processes would train on the same fake batch.
+        if self.trainer is not None and self.trainer.world_size > 1:
+            torch.manual_seed(torch.initial_seed() + self.trainer.global_rank)
+
     # ----------------------------------------------------------------- checkpoint state
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        rng = capture_rng_state()
+        if self.trainer is not None and self.trainer.world_size > 1:
+            # Only rank 0 writes the file: gather every process's noise RNG so a resume continues each.
+            rng["torch_per_rank"] = self._gather_rng(torch.get_rng_state())
+            if self.device.type == "cuda":
+                rng["cuda_per_rank"] = self._gather_rng(torch.cuda.get_rng_state(self.device))
         checkpoint[CHECKPOINT_KEY] = {
             "gen_step": self.gen_step,
             "d_updates_in_cycle": self.d_updates_in_cycle,
-            "rng": capture_rng_state(),
+            "rng": rng,
             "config": self.run_config,
         }
+
+    def _gather_rng(self, state: torch.Tensor) -> torch.Tensor:
+        return self.all_gather(state.to(self.device)).cpu()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint[CHECKPOINT_KEY]
         self.gen_step = int(state["gen_step"])
         self.d_updates_in_cycle = int(state["d_updates_in_cycle"])
-        restore_rng_state(state["rng"])
+        rng = state["rng"]
+        restore_rng_state(rng)
+        if self.trainer is not None and self.trainer.world_size > 1:
+            rank, world = self.trainer.global_rank, self.trainer.world_size
+            if len(rng.get("torch_per_rank", ())) == world:
+                torch.set_rng_state(rng["torch_per_rank"][rank].clone())  # a row view fails set_state
+                if "cuda_per_rank" in rng and self.device.type == "cuda":
+                    torch.cuda.set_rng_state(rng["cuda_per_rank"][rank].clone(), self.device)
+            else:  # saved with another number of processes: a fresh, distinct stream per rank
+                torch.manual_seed(torch.initial_seed() + 7919 * self.gen_step + rank)
 
 
 def _has_spectral_norm(module: nn.Module) -> bool:

@@ -1,0 +1,100 @@
+"""DDP through the real CLI on 2 CPU processes (gloo): gradients of both networks are synchronised."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from ganforge.build import build_module
+from ganforge.checkpoints import load_checkpoint
+from ganforge.config.validate import validate
+from ganforge.distributed.replicas import state_digest
+from ganforge.errors import ConfigError
+
+BIN = Path(sys.executable).parent
+TINY = {
+    "vanilla": ["model=vanilla", "data=ring", "model.d_steps=2"],
+    "dcgan": ["model=dcgan", "model.generator.base_width=16", "model.discriminator.base_width=16"],
+}
+COMMON = [
+    "hardware=ddp_cpu",
+    "trainer.progress_bar=false",
+    "data.batch_size=32",
+    "trainer.sample_every_n_steps=3",
+    "trainer.checkpoint_every_n_steps=3",
+]
+
+
+def train_cli(*args: str, cwd: Path) -> Path:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    cwd.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [str(BIN / "ganforge-train"), *COMMON, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted((cwd / "outputs" / "runs").iterdir())
+    return runs[-1]
+
+
+def replicas(run_dir: Path) -> dict:
+    report = json.loads((run_dir / "replicas.json").read_text())
+    assert report["world_size"] == 2 and len(report["ranks"]) == 2
+    return report
+
+
+def checkpoint_digests(path: Path) -> dict[str, str]:
+    ckpt = load_checkpoint(path)
+    module = build_module(OmegaConf.create(ckpt["ganforge"]["config"]))
+    module.load_state_dict(ckpt["state_dict"])
+    return {"generator": state_digest(module.generator), "discriminator": state_digest(module.discriminator)}
+
+
+@pytest.mark.parametrize("family", ["vanilla", "dcgan"])
+def test_ddp_cpu_keeps_replicas_identical_and_equal_to_the_checkpoint(tmp_path, family):
+    run_dir = train_cli(*TINY[family], "trainer.max_steps=6", cwd=tmp_path)
+    report = replicas(run_dir)
+    assert report["in_sync"]
+    rank0, rank1 = report["ranks"]
+    assert rank0["gen_step"] == rank1["gen_step"] == 6  # same counter as one process after as many batches
+    assert (rank0["generator"], rank0["discriminator"]) == (rank1["generator"], rank1["discriminator"])
+    assert checkpoint_digests(run_dir / "checkpoints" / "last.ckpt") == {
+        "generator": rank0["generator"],
+        "discriminator": rank0["discriminator"],
+    }
+    # one set of outputs per job, written by rank zero
+    assert len(list((tmp_path / "outputs" / "runs").iterdir())) == 1
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
+    assert "effective batch size 64" in (run_dir / "train.log").read_text()
+
+
+def test_ddp_cpu_resume_continues_like_a_straight_run(tmp_path):
+    straight = train_cli(*TINY["dcgan"], "model.d_steps=2", "trainer.max_steps=8", cwd=tmp_path / "a")
+    first = train_cli(*TINY["dcgan"], "model.d_steps=2", "trainer.max_steps=4", cwd=tmp_path / "b")
+    resumed = train_cli(
+        *TINY["dcgan"],
+        "model.d_steps=2",
+        "trainer.max_steps=8",
+        f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}",
+        cwd=tmp_path / "b",
+    )
+    assert resumed == first
+    a, b = replicas(straight), replicas(resumed)
+    assert a["in_sync"] and b["in_sync"]
+    assert a["ranks"] == b["ranks"], "resumed DDP run must end with the straight run's weights"
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "ddp_spawn"])
+def test_plain_ddp_strategy_strings_are_refused(compose, strategy):
+    with pytest.raises(ConfigError, match="DistributedDataParallel.*hardware=ddp"):
+        validate(compose(f"hardware.strategy={strategy}"))
