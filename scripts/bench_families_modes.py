@@ -8,7 +8,7 @@ ganforge.metrics.mode_coverage.mode_coverage (modes captured, % high quality wit
 Runs go seed by seed, so an interrupted benchmark still covers every variant; each result is appended to
 <out>/results.jsonl as soon as it exists, and finished runs are skipped when the script is rerun.
 
-    python scripts/bench_families_modes.py [--seeds 5] [--steps 3000] [--datasets ring grid]
+    python scripts/bench_families_modes.py [--seeds 5] [--steps 6000] [--datasets ring grid]
         [--variants gan gan+sn ...] [--out outputs/bench_modes] [--table-only]
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import tempfile
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 import torch
 
 warnings.filterwarnings("ignore")
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 
 NUM_SAMPLES = 2500
 VARIANTS: dict[str, list[str]] = {
@@ -114,7 +116,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--datasets", nargs="+", default=["grid", "ring"])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_modes"))
