@@ -47,12 +47,19 @@ class BatchTimer(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if trainer.fit_loop.total_batch_idx == self.warmup:
+            _sync(pl_module)
             self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if trainer.fit_loop.total_batch_idx >= self.warmup:
             self.timed_batches += 1
+            _sync(pl_module)
             self.end = time.perf_counter()
+
+
+def _sync(module) -> None:
+    if module.device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def ganforge_images_per_s(overrides: list[str], steps: int, warmup: int) -> float:
@@ -66,7 +73,8 @@ def ganforge_images_per_s(overrides: list[str], steps: int, warmup: int) -> floa
 def plain_images_per_s(overrides: list[str], steps: int, warmup: int) -> float:
     cfg = compose_config(overrides)
     L.seed_everything(0, verbose=False)
-    module = build_module(cfg)
+    device = torch.device("cuda" if cfg.hardware.accelerator in ("gpu", "cuda") else "cpu")
+    module = build_module(cfg).to(device)
     G, D, loss = module.generator, module.discriminator, module.loss
     g_opt = build_optimizer(G.parameters(), module.g_optimizer_cfg)
     d_opt = build_optimizer(D.parameters(), module.d_optimizer_cfg)
@@ -75,21 +83,25 @@ def plain_images_per_s(overrides: list[str], steps: int, warmup: int) -> float:
     data, bs = dm.train_set.samples, cfg.data.batch_size
     for i in range(steps + warmup):
         if i == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             start = time.perf_counter()
         idx = torch.randint(len(data), (bs,))
-        real = data[idx].float().div_(127.5).sub_(1.0)
+        real = data[idx].to(device).float().div_(127.5).sub_(1.0)
         D.requires_grad_(True)
         with torch.no_grad():
-            fake = G(torch.randn(bs, module.latent_dim))
+            fake = G(torch.randn(bs, module.latent_dim, device=device))
         d_loss = loss.discriminator_loss(D(real), D(fake))
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
         D.requires_grad_(False)
-        g_loss = loss.generator_loss(D(G(torch.randn(bs, module.latent_dim))))
+        g_loss = loss.generator_loss(D(G(torch.randn(bs, module.latent_dim, device=device))))
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         g_opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return steps * bs / (time.perf_counter() - start)
 
 

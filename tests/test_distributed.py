@@ -98,3 +98,22 @@ def test_ddp_cpu_resume_continues_like_a_straight_run(tmp_path):
 def test_plain_ddp_strategy_strings_are_refused(compose, strategy):
     with pytest.raises(ConfigError, match="DistributedDataParallel.*hardware=ddp"):
         validate(compose(f"hardware.strategy={strategy}"))
+
+
+def test_multirun_of_ddp_jobs_is_refused_before_launching(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [
+            str(BIN / "ganforge-train"),
+            "-m",
+            "hardware=ddp_cpu",
+            "model=vanilla,dcgan",
+            "trainer.progress_bar=false",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2 and "multirun sweep (-m) cannot launch multi-process DDP" in result.stderr

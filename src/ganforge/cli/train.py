@@ -8,10 +8,11 @@ import warnings
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ganforge.config.loading import CONF_DIR, register_resolvers
-from ganforge.errors import GanforgeError
+from ganforge.errors import ConfigError, GanforgeError
 
 register_resolvers()
 
@@ -26,6 +27,7 @@ def main(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*all_gather is deprecated.*")
     try:
+        _refuse_multirun_ddp(cfg)
         summary = train(cfg, HydraConfig.get().runtime.output_dir)
     except GanforgeError as exc:
         print(f"\nganforge: error: {exc}", file=sys.stderr)
@@ -33,6 +35,18 @@ def main(cfg: DictConfig) -> None:
     if summary["trainer"].is_global_zero:
         print(
             f"ganforge: finished {summary['gen_step']} generator steps; run directory: {summary['run_dir']}"
+        )
+
+
+def _refuse_multirun_ddp(cfg: DictConfig) -> None:
+    # Lightning re-launches sys.argv for ranks >= 1: under -m that would re-run the whole sweep.
+    hw = cfg.hardware
+    several = hw.num_nodes > 1 or hw.devices == -1 or (isinstance(hw.devices, int) and hw.devices > 1)
+    if HydraConfig.get().mode == RunMode.MULTIRUN and several and hw.strategy != "auto":
+        raise ConfigError(
+            "A multirun sweep (-m) cannot launch multi-process DDP jobs: Lightning re-launches the command "
+            "line for each extra rank, which would re-run the sweep. Sweep with hardware=cpu or "
+            "hardware=gpu, or start each DDP job with its own ganforge-train command."
         )
 
 
