@@ -34,7 +34,7 @@ VARIANTS: dict[str, list[str]] = {
     "gan+label_smoothing": ["experiment=toy_gan", "loss.real_label_smoothing=0.1"],
     "gan+spectral_norm": ["experiment=toy_gan", "model.stabilizers.spectral_norm=true"],
     "gan+feature_matching": ["experiment=toy_gan", "model.stabilizers.feature_matching=true"],
-    "gan+minibatch_discrimination": ["experiment=toy_gan", "model.stabilizers.minibatch_discrimination=16"],
+    "gan+minibatch_discrimination": ["experiment=toy_gan", "model.stabilizers.minibatch_discrimination=8"],
     "gan+minibatch_std": ["experiment=toy_gan", "model.stabilizers.minibatch_std=true"],
     "gan+r1": ["experiment=toy_gan", "model.stabilizers.r1_gamma=0.1"],
     "gan+ema": ["experiment=toy_gan", "model.ema_decay=0.999"],
