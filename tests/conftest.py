@@ -39,3 +39,26 @@ def run(compose, tmp_path: Path):
         return train(cfg, run_dir or tmp_path / "run", list(callbacks))
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def compose_session():
+    """compose() for session-scoped fixtures."""
+    return lambda *overrides: compose_config([*FAST, *overrides])
+
+
+@pytest.fixture(scope="session")
+def mnist_evaluator(compose_session, tmp_path_factory):
+    """A classifier-route evaluator trained once on mnist5k (a short budget of 300 steps).
+
+    Saved where ``paths.root_dir=<root>`` runs look for it: <root>/outputs/evaluators/mnist5k/classifier.pt.
+    """
+    from ganforge.build import build_datamodule
+    from ganforge.metrics.train_classifier import train_classifier
+
+    root = tmp_path_factory.mktemp("evalroot")
+    path = root / "outputs" / "evaluators" / "mnist5k" / "classifier.pt"
+    record = train_classifier(
+        build_datamodule(compose_session("data=mnist5k")), epochs=0, min_steps=300, path=path
+    )
+    return {"root": root, "path": path, "test_accuracy": record["test_accuracy"]}

@@ -18,7 +18,7 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
-IMAGE_DATA = ["mnist5k", "digits", "fashion_mnist", "mnist", "cifar10", "folder"]
+IMAGE_DATA = ["mnist5k", "digits", "fashion_mnist", "mnist", "cifar10", "folder", "stacked_mnist5k"]
 POINT_DATA = ["ring", "grid"]
 
 

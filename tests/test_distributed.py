@@ -57,7 +57,10 @@ def checkpoint_digests(path: Path) -> dict[str, str]:
     ckpt = load_checkpoint(path)
     module = build_module(OmegaConf.create(ckpt["ganforge"]["config"]))
     module.load_state_dict(ckpt["state_dict"])
-    return {"generator": state_digest(module.generator), "discriminator": state_digest(module.discriminator)}
+    return {
+        net: state_digest(getattr(module, net), include_buffers=True)
+        for net in ("generator", "discriminator")
+    }
 
 
 @pytest.mark.parametrize("family", ["vanilla", "dcgan"])
@@ -117,3 +120,62 @@ def test_multirun_of_ddp_jobs_is_refused_before_launching(tmp_path):
         timeout=300,
     )
     assert result.returncode == 2 and "multirun sweep (-m) cannot launch multi-process DDP" in result.stderr
+
+
+def test_one_wandb_run_and_one_set_of_grids_per_ddp_job(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    from wandb_records import find_runs, read_finished_run, run_record
+
+    home = str(tmp_path / "wandb-home")
+    for var, value in {
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_DIR": home,
+        "WANDB_CONFIG_DIR": home,
+        "WANDB_CACHE_DIR": home,
+    }.items():
+        monkeypatch.setenv(var, value)
+    run_dir = train_cli(*TINY["vanilla"], "trainer.max_steps=6", "logger=[csv,wandb]", cwd=tmp_path)
+    runs = [run_record(read_finished_run(f)) for f in find_runs(run_dir)]
+    assert len(runs) == 1, "rank 1 must not open a second W&B run"
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
+    assert len(list(tmp_path.rglob("*.wandb"))) == 1, "one W&B record file in the whole job"
+
+
+def test_metrics_under_ddp_equal_single_process_metrics_on_the_same_samples(tmp_path):
+    """The training callback's metric on 2 processes equals ganforge-eval's on one, same seed and weights."""
+    import csv
+
+    run_dir = train_cli(
+        *TINY["vanilla"],
+        "trainer.max_steps=6",
+        "logger=csv",
+        "eval.metrics=[modes2k5]",
+        "eval.every_n_steps=3",
+        cwd=tmp_path,
+    )
+    rows = [r for r in csv.DictReader(open(run_dir / "metrics.csv")) if r.get("eval/modes2k5_modes")]
+    assert [int(r["step"]) for r in rows] == [3, 6]
+    logged = {k.removeprefix("eval/"): float(v) for k, v in rows[-1].items() if k.startswith("eval/") and v}
+
+    out = tmp_path / "single.json"
+    result = subprocess.run(
+        [
+            str(BIN / "ganforge-eval"),
+            f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}",
+            "metrics=[modes2k5]",
+            "seed=0",
+            f"out={out}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    single = json.loads(out.read_text())
+    single = single.get("metrics", single)
+    assert logged and all(single[k] == pytest.approx(v, rel=1e-6, abs=1e-9) for k, v in logged.items()), (
+        logged,
+        single,
+    )

@@ -11,6 +11,7 @@ from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganforge.callbacks.checkpoint import PeriodicCheckpoint
+from ganforge.callbacks.metrics import metric_callbacks
 from ganforge.callbacks.run_record import RunRecord
 from ganforge.callbacks.sample_grid import SampleGrid
 from ganforge.callbacks.step_callback import MetricLogger, StepBudget
@@ -62,6 +63,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
         MetricLogger(t.log_every_n_steps, final_step=t.max_steps),
         SampleGrid(run_dir / "samples", t.sample_every_n_steps, t.num_sample_images, t.seed, t.max_steps),
         PeriodicCheckpoint(run_dir / "checkpoints", t.checkpoint_every_n_steps, t.max_steps),
+        *metric_callbacks(cfg, run_dir),  # eval.metrics; none by default
         ReplicaConsistencyCheck(run_dir),
     ]
 

@@ -18,3 +18,7 @@ class DatasetError(GanforgeError):
 
 class CheckpointError(GanforgeError):
     """A checkpoint file is missing, corrupt or does not match the requested run."""
+
+
+class EvaluationError(GanforgeError):
+    """An evaluation cannot run as asked: unknown metric, missing evaluator or weights, bad samples."""

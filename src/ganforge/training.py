@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from ganforge.build import build_datamodule, build_module, build_trainer
 from ganforge.checkpoints import check_resume_matches, load_checkpoint
 from ganforge.config.validate import validate
+from ganforge.tracking.wandb_logger import finish_loggers
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = build_trainer(cfg, run_dir, list(extra_callbacks))
     log.info("run directory: %s", run_dir)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    failed = True
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        failed = False
+    finally:
+        # Exactly one W&B run per job: close it here, also when training fails.
+        finish_loggers(trainer.loggers, failed=failed)
     return {
         "run_dir": str(run_dir),
         "gen_step": module.gen_step,

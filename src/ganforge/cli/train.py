@@ -18,7 +18,8 @@ register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float | None:
+    from ganforge.tracking.objective import objective_value
     from ganforge.training import train
 
     # Hydra's root handlers already print and write train.log; Lightning's own handler would echo.
@@ -29,6 +30,7 @@ def main(cfg: DictConfig) -> None:
     try:
         _refuse_multirun_ddp(cfg)
         summary = train(cfg, HydraConfig.get().runtime.output_dir)
+        value = objective_value(summary, cfg.optimized_metric) if cfg.get("optimized_metric") else None
     except GanforgeError as exc:
         print(f"\nganforge: error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -36,6 +38,10 @@ def main(cfg: DictConfig) -> None:
         print(
             f"ganforge: finished {summary['gen_step']} generator steps; run directory: {summary['run_dir']}"
         )
+        if value is not None:
+            print(f"ganforge: {cfg.optimized_metric} = {value:.6g}")
+    # Returned to Hydra's sweeper (hparams_search=...): the value it minimises or maximises.
+    return value
 
 
 def _refuse_multirun_ddp(cfg: DictConfig) -> None:

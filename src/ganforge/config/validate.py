@@ -65,3 +65,7 @@ def validate(cfg: DictConfig) -> None:
         check_stabilizers(OmegaConf.to_container(model.stabilizers), list(data.shape))
     # Family x loss pairings (e.g. model=wgan needs loss=wasserstein) are checked when the family is
     # built (AdversarialModule.check_loss), where the discriminator's real constraints are known.
+    ev = cfg.get("eval")
+    if ev is not None and ev.metrics:
+        _positive("eval.every_n_steps", ev.every_n_steps)
+        _positive("eval.batch_size", ev.batch_size)

@@ -41,11 +41,14 @@ class ReplicaConsistencyCheck(L.Callback):
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
         if trainer.world_size < 2 or not dist.is_available() or not dist.is_initialized():
             return
+        sync_buffers = getattr(trainer.strategy, "sync_buffers", None)
+        if callable(sync_buffers):
+            sync_buffers()  # running statistics follow rank 0 (the strategy's own hook runs after callbacks)
         mine = {
             "rank": trainer.global_rank,
             "gen_step": pl_module.gen_step,
-            "generator": state_digest(pl_module.generator),
-            "discriminator": state_digest(pl_module.discriminator),
+            "generator": state_digest(pl_module.generator, include_buffers=True),
+            "discriminator": state_digest(pl_module.discriminator, include_buffers=True),
         }
         gathered: list[Any] = [None] * trainer.world_size
         dist.all_gather_object(gathered, mine)

@@ -13,7 +13,9 @@ torchrun/SLURM/subprocess, process groups, rank-zero IO, barriers, collectives, 
   processes in one flattened all-reduce (under 16-bit AMP, on the scaled gradients: identical averages
   give every process the same overflow decision);
 - BatchNorm layers normalise with each process's own batch (``hardware.sync_batchnorm=true`` converts
-  them to SyncBatchNorm on GPUs); running statistics stay per process, and rank 0's are checkpointed.
+  them to SyncBatchNorm on GPUs); buffers (running statistics) are broadcast from rank 0 before every
+  training step, as DDP's ``broadcast_buffers`` does, and by :meth:`GANDDPStrategy.sync_buffers` before
+  anything that samples in eval mode, so every process generates exactly what rank 0 would.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 import torch.distributed as dist
 from lightning.pytorch.overrides.distributed import _sync_module_states
 from lightning.pytorch.strategies import DDPStrategy
+from torch.distributed.distributed_c10d import _get_default_group
 from torch.optim import Optimizer
 
 
@@ -48,6 +51,21 @@ class GANDDPStrategy(DDPStrategy):
     def configure_ddp(self) -> None:
         # No DistributedDataParallel wrapper (see module docstring); start every replica from rank 0.
         _sync_module_states(self.model)
+
+    def sync_buffers(self) -> None:
+        """Copy rank 0's buffers (BatchNorm running statistics, EMA counters) to every process."""
+        buffers = list(self.lightning_module.buffers())
+        if buffers and self.world_size > 1:
+            # DDP's own coalesced broadcast (what broadcast_buffers=True runs before each forward).
+            dist._broadcast_coalesced(_get_default_group(), buffers, 256 * 1024 * 1024, 0)
+
+    def training_step(self, *args: Any, **kwargs: Any) -> Any:
+        self.sync_buffers()
+        return super().training_step(*args, **kwargs)
+
+    def on_train_end(self) -> None:
+        self.sync_buffers()  # replicas end identical, buffers included
+        super().on_train_end()
 
     def optimizer_step(
         self, optimizer: Optimizer, closure: Callable[[], Any], model: Any = None, **kwargs: Any

@@ -1,0 +1,118 @@
+"""``ganforge-fetch``: materialise a dataset's splits as files in ``data/<name>/`` with checksums.
+
+    ganforge-fetch data=fashion_mnist            # compose conf/ with Hydra overrides
+    python -m ganforge.cli.fetch --params params.yaml          # the DVC `fetch` stage
+    python -m ganforge.cli.fetch --params params.yaml --verify # does the data still match?
+
+Writes ``train.pt`` and ``test.pt`` ({"samples", "labels"} exactly as training loads them) and
+``checksums.json`` (SHA-256 of each split's content). Datasets that download (mnist, cifar10) are
+downloaded into ``paths.data_dir`` on the way. ``--verify`` reloads the splits from their source and fails
+with a DatasetError when they no longer match the recorded checksums (the DVC ``train`` stage runs it, so
+a pipeline never trains on data other than the data it fetched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ganforge.errors import DatasetError, GanforgeError
+from ganforge.io import atomic_path, atomic_write_text
+
+SPLITS = ("train", "test")
+CHECKSUMS = "checksums.json"
+
+
+def content_sha256(samples: torch.Tensor, labels: torch.Tensor) -> str:
+    """A hash of the split's values (not of a file format): shapes, dtypes and bytes."""
+    digest = hashlib.sha256()
+    for tensor in (samples, labels):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def dataset_dir(cfg) -> Path:
+    return Path(cfg.paths.data_dir) / str(cfg.data.name)
+
+
+def fetch(cfg) -> dict:
+    """Write every split of ``cfg.data`` and its checksums into ``data/<name>/``; returns the record."""
+    from ganforge.build import build_datamodule
+
+    datamodule = build_datamodule(cfg)
+    out = dataset_dir(cfg)
+    record = {"dataset": str(cfg.data.name), "splits": {}}
+    for split in SPLITS:
+        samples, labels = datamodule.load_split(split)
+        # Saved through a buffer: torch.save names the archive after the file, and the temporary name of an
+        # atomic write would make the bytes differ on every fetch (DVC would see changed data each time).
+        buffer = io.BytesIO()
+        torch.save({"samples": samples, "labels": labels}, buffer)
+        with atomic_path(out / f"{split}.pt") as tmp:
+            tmp.write_bytes(buffer.getvalue())
+        record["splits"][split] = {
+            "file": f"{split}.pt",
+            "num_samples": len(samples),
+            "shape": list(samples.shape[1:]),
+            "dtype": str(samples.dtype).removeprefix("torch."),
+            "sha256": content_sha256(samples, labels),
+        }
+    atomic_write_text(out / CHECKSUMS, json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def verify(cfg) -> dict:
+    """Reload the splits from their source and compare with the recorded checksums."""
+    from ganforge.build import build_datamodule
+
+    path = dataset_dir(cfg) / CHECKSUMS
+    if not path.is_file():
+        raise DatasetError(
+            f"{path} is missing: fetch the dataset first (dvc repro fetch, or ganforge-fetch)."
+        )
+    record = json.loads(path.read_text())
+    datamodule = build_datamodule(cfg)
+    for split in SPLITS:
+        expected = record["splits"][split]["sha256"]
+        if content_sha256(*datamodule.load_split(split)) != expected:
+            raise DatasetError(
+                f"The {split} split of {cfg.data.name} no longer matches {path} (its source changed). "
+                "Fetch it again (dvc repro fetch) so the pipeline records and trains on the same data."
+            )
+        stored = torch.load(dataset_dir(cfg) / record["splits"][split]["file"], weights_only=True)
+        if content_sha256(stored["samples"], stored["labels"]) != expected:
+            raise DatasetError(
+                f"{dataset_dir(cfg) / record['splits'][split]['file']} is corrupt; fetch again."
+            )
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ganforge-fetch", description=__doc__.split("\n")[0])
+    parser.add_argument("--params", help="read this composed config (DVC's params.yaml) instead of conf/")
+    parser.add_argument("--verify", action="store_true", help="check the fetched files instead of writing")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=fashion_mnist")
+    args = parser.parse_args(argv)
+    from ganforge.config.params import load_config
+
+    try:
+        cfg = load_config(args.params, args.overrides)
+        record = verify(cfg) if args.verify else fetch(cfg)
+    except GanforgeError as exc:
+        print(f"ganforge-fetch: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sizes = ", ".join(f"{s}: {v['num_samples']}" for s, v in record["splits"].items())
+    verb = "verified" if args.verify else "fetched"
+    print(f"ganforge-fetch: {verb} {record['dataset']} ({sizes}) in {dataset_dir(cfg)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Score generated samples against a dataset's real train split with a list of named metrics.
+
+:class:`MetricSuite` loads each needed extractor and the real features once (from the on-disk cache when
+possible) and can then score many sample sets: the training callback keeps one for the whole run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganforge.data.base import InMemoryDataModule
+from ganforge.errors import EvaluationError
+from ganforge.metrics import compute
+from ganforge.metrics.extractors import Extractor, extract, load_classifier, load_inception
+from ganforge.metrics.mode_coverage import mode_coverage
+from ganforge.metrics.registry import MetricSpec, parse_metrics
+from ganforge.metrics.stacked_mnist import stacked_modes
+from ganforge.metrics.stats_cache import real_features
+
+REFERENCE_SPLIT = "train"
+
+
+@dataclass
+class EvalSettings:
+    classifier_path: str
+    digit_classifier_path: str = ""
+    cache_dir: str | None = None
+    batch_size: int = 500
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, eval_cfg: Any) -> EvalSettings:
+        return cls(
+            classifier_path=str(eval_cfg.classifier_path),
+            digit_classifier_path=str(eval_cfg.digit_classifier_path),
+            cache_dir=str(eval_cfg.cache_dir) if eval_cfg.cache_dir else None,
+            batch_size=int(eval_cfg.batch_size),
+            seed=int(eval_cfg.seed),
+        )
+
+
+def to_storage(samples: torch.Tensor) -> torch.Tensor:
+    """Model-space images ([-1, 1] floats, [N, C, H, W]) -> uint8 as if saved to PNG; points unchanged."""
+    if samples.dim() == 4 and samples.is_floating_point():
+        return ((samples.detach().float().cpu() + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return samples.detach().cpu()
+
+
+class MetricSuite:
+    def __init__(
+        self,
+        names: list[str],
+        datamodule: InMemoryDataModule,
+        settings: EvalSettings,
+        device: str | torch.device = "cpu",
+    ):
+        self.device = torch.device(device)  # where the extractors run (samples are moved there)
+        self.specs: list[MetricSpec] = parse_metrics(list(names))
+        self.datamodule = datamodule
+        self.settings = settings
+        self._extractors: dict[str, Extractor] = {}
+        self._real: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._check_applicable()
+
+    @property
+    def num_samples(self) -> int:
+        """Generated samples the suite needs (the largest count named)."""
+        return max((s.count for s in self.specs), default=0)
+
+    def _check_applicable(self) -> None:
+        for spec in self.specs:
+            if spec.kind == "modes" and not hasattr(self.datamodule, "means"):
+                raise EvaluationError(
+                    f"{spec.name} measures mode coverage of a 2-D Gaussian mixture; "
+                    f"data={self.datamodule.name} "
+                    "is not one. Use data=ring or data=grid, or another metric."
+                )
+
+    def extractor(self, route: str, digits: bool = False) -> Extractor:
+        key = "digits" if digits else route
+        if key not in self._extractors:
+            if route == "inception":
+                self._extractors[key] = load_inception()
+            elif digits:
+                self._extractors[key] = load_classifier(self.settings.digit_classifier_path, "mnist5k")
+            else:
+                self._extractors[key] = load_classifier(self.settings.classifier_path, self.datamodule.name)
+            self._extractors[key].to(self.device)
+        return self._extractors[key]
+
+    def to(self, device: str | torch.device) -> MetricSuite:
+        self.device = torch.device(device)
+        for extractor in self._extractors.values():
+            extractor.to(self.device)
+        return self
+
+    def real(self, route: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if route not in self._real:
+            train_set = self.datamodule.train_set
+            samples, labels = (
+                (train_set.samples, train_set.labels)
+                if train_set is not None
+                else self.datamodule.load_split(REFERENCE_SPLIT)
+            )
+            self._real[route] = real_features(
+                self.extractor(route),
+                samples,
+                labels,
+                self.datamodule.name,
+                REFERENCE_SPLIT,
+                self.settings.cache_dir,
+                self.settings.batch_size,
+            )
+        return self._real[route]
+
+    def prepare(self) -> None:
+        """Load extractors and real features now (fail early, before training or sampling)."""
+        for spec in self.specs:
+            if spec.kind == "stacked_modes":
+                self.extractor("classifier", digits=True)
+            elif spec.route is not None:
+                self.real(spec.route)
+
+    def score(self, generated: torch.Tensor) -> dict[str, float]:
+        """All metrics on generated samples (model space or storage space); each uses its first ``count``."""
+        samples = to_storage(generated)
+        if len(samples) < self.num_samples:
+            raise EvaluationError(
+                f"{len(samples)} samples given, but {max(self.specs, key=lambda s: s.count).name} needs "
+                f"{self.num_samples}. Provide more samples or choose a metric with a smaller count."
+            )
+        fake_cache: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        results: dict[str, float] = {}
+        seed = self.settings.seed
+        for spec in self.specs:
+            subset = samples[: spec.count]
+            if spec.kind == "modes":
+                out = mode_coverage(subset, self.datamodule.means, float(self.datamodule.std))
+                results.update({f"{spec.name}_{k}": float(v) for k, v in out.items()})
+                continue
+            if spec.kind == "stacked_modes":
+                out = stacked_modes(
+                    subset, self.extractor("classifier", digits=True), self.settings.batch_size
+                )
+                results.update({f"{spec.name}_{k}": float(v) for k, v in out.items()})
+                continue
+            real_f, _ = self.real(spec.route)
+            key = (spec.route, spec.count)
+            if key not in fake_cache:
+                fake_cache[key] = extract(self.extractor(spec.route), subset, self.settings.batch_size)
+            fake_f, fake_logits = fake_cache[key]
+            if spec.kind == "fid":
+                results[spec.name] = compute.fid(real_f, fake_f)
+            elif spec.kind == "kid":
+                results[spec.name], results[f"{spec.name}_std"] = compute.kid(real_f, fake_f, seed)
+            elif spec.kind == "is":
+                results[spec.name], results[f"{spec.name}_std"] = compute.inception_score(fake_logits, seed)
+            elif spec.kind == "pr":
+                p, r = compute.precision_recall(real_f, fake_f, seed)
+                results[f"{spec.name}_precision"], results[f"{spec.name}_recall"] = p, r
+        return results
+
+    def protocol(self) -> dict[str, Any]:
+        """What the numbers depend on, for metrics.json."""
+        info: dict[str, Any] = {"reference": f"{self.datamodule.name}:{REFERENCE_SPLIT}", "metrics": {}}
+        for spec in self.specs:
+            entry: dict[str, Any] = {"kind": spec.kind, "generated_samples": spec.count}
+            if spec.route is not None:
+                ex = self.extractor(spec.route, digits=spec.kind == "stacked_modes")
+                entry["extractor"] = ex.identity()
+                if hasattr(ex, "info"):
+                    entry["extractor"].update(ex.info)
+            info["metrics"][spec.name] = entry
+        return info
+
+
+@torch.no_grad()
+def generate(module: Any, n: int, seed: int, chunk: int = 1000) -> torch.Tensor:
+    """``n`` samples from a module's sampling generator for fixed inputs (``grid_inputs(n, seed)``)."""
+    z, labels = module.grid_inputs(n, seed)
+    out = [
+        module.sample(z[i : i + chunk], None if labels is None else labels[i : i + chunk]).cpu()
+        for i in range(0, n, chunk)
+    ]
+    return torch.cat(out)
+
+
+def timed_score(suite: MetricSuite, generated: torch.Tensor) -> tuple[dict[str, float], float]:
+    start = time.perf_counter()
+    results = suite.score(generated)
+    return results, time.perf_counter() - start
+
+
+def default_out(run_dir: Path) -> Path:
+    return run_dir / "metrics.json"

@@ -1,0 +1,78 @@
+"""Read samples made by any tool (an image folder, or a .npy / .pt tensor) into a dataset's storage space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge.data.base import InMemoryDataModule
+from ganforge.errors import EvaluationError
+
+FORMATS = "a folder of images, a .npy file or a .pt file (torch.save of one tensor)"
+
+
+def _read_tensor(path: Path) -> torch.Tensor:
+    try:
+        if path.suffix == ".npy":
+            return torch.from_numpy(np.load(path, allow_pickle=False))
+        if path.suffix == ".pt":
+            value = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(value, torch.Tensor):
+                raise ValueError(f"it holds a {type(value).__name__}, not a tensor")
+            return value
+    except Exception as exc:  # noqa: BLE001 - any read failure gets one clear message
+        raise EvaluationError(
+            f"Cannot read samples from {path} ({type(exc).__name__}: {exc}); give {FORMATS}."
+        ) from exc
+    raise EvaluationError(f"samples={path}: unknown format {path.suffix!r}; give {FORMATS}.")
+
+
+def _images_to_storage(x: torch.Tensor, shape: tuple[int, ...], path: Path) -> torch.Tensor:
+    from ganforge.data.image_datamodule import fit_images
+
+    if x.dim() == 3:  # [N, H, W] grayscale
+        x = x[:, None]
+    if x.dim() != 4:
+        raise EvaluationError(
+            f"samples={path} has shape {list(x.shape)}; images must be [N, C, H, W] or [N, H, W]."
+        )
+    if x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
+        x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW
+    if x.dtype != torch.uint8:
+        x = x.float()
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -1.001 or hi > 1.001 or lo >= 0:
+            raise EvaluationError(
+                f"samples={path} holds floats in [{lo:.3g}, {hi:.3g}]; float images are read as model space "
+                "[-1, 1] (what ganforge-sample writes). Save uint8 pixels (0..255) or rescale to [-1, 1]."
+            )
+        x = ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return fit_images(x.contiguous(), image_size=shape[-1], channels=shape[0])
+
+
+def load_samples(path: str | Path, datamodule: InMemoryDataModule) -> torch.Tensor:
+    """Samples in the dataset's storage space: uint8 [N, C, H, W] images fitted to its shape, or points."""
+    path = Path(path).expanduser()
+    shape = datamodule.shape
+    if path.is_dir():
+        from ganforge.data.sources import image_folder
+
+        if len(shape) != 3:
+            raise EvaluationError(
+                f"samples={path} is a folder of images, but data={datamodule.name} holds points."
+            )
+        images, _ = image_folder(path, "train", str(path))
+        return _images_to_storage(images, shape, path)
+    if not path.is_file():
+        raise EvaluationError(f"samples={path} does not exist; give {FORMATS}.")
+    x = _read_tensor(path)
+    if len(shape) == 3:
+        return _images_to_storage(x, shape, path)
+    if x.dim() != 2 or tuple(x.shape[1:]) != shape or not x.is_floating_point():
+        raise EvaluationError(
+            f"samples={path} has shape {list(x.shape)} ({x.dtype}); data={datamodule.name} needs float "
+            f"points [N, {shape[0]}]."
+        )
+    return x.float()

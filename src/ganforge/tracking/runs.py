@@ -1,0 +1,143 @@
+"""Finished runs on disk: where they are and what they recorded (metrics.csv, metrics.json, config.yaml)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganforge.errors import GanforgeError
+
+MARKERS = ("config.yaml", "metrics.csv", "metrics.json")
+MAX_DEPTH = 4
+STEP_PNG = re.compile(r"step_(\d+)\.png$")
+
+
+class RunsError(GanforgeError):
+    """No comparable run was found at the given paths."""
+
+
+@dataclass
+class Run:
+    path: Path
+    name: str
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        path = self.path / "config.yaml"
+        if not path.is_file():
+            return {}
+        return yaml.safe_load(path.read_text()) or {}
+
+    def setting(self, dotted: str) -> str:
+        node: Any = self.config
+        for key in dotted.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        return "-" if node is None else str(node)
+
+    @cached_property
+    def final_metrics(self) -> dict[str, float]:
+        """The last logged value of each curve, then every number in metrics.json (which wins)."""
+        final = {name: points[-1][1] for name, points in self.curves.items() if points}
+        path = self.path / "metrics.json"
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except json.JSONDecodeError as exc:
+                raise RunsError(f"{path} is not valid JSON ({exc}); rerun the evaluation.") from exc
+            data = data.get("metrics", data) if isinstance(data, dict) else {}
+            final.update(_numbers(data))
+        return final
+
+    @property
+    def last_step(self) -> int | None:
+        steps = [points[-1][0] for points in self.curves.values() if points]
+        return max(steps) if steps else None
+
+    @property
+    def last_samples(self) -> Path | None:
+        """The sample grid of the highest generator step in samples/."""
+        grids = [
+            (int(m.group(1)), p)
+            for p in (self.path / "samples").glob("step_*.png")
+            if (m := STEP_PNG.search(p.name))
+        ]
+        return max(grids)[1] if grids else None
+
+
+def _numbers(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_numbers(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+def read_curves(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """metrics.csv (Lightning's CSV logger, step = generator step) as {metric: [(step, value), ...]}."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    if not path.is_file():
+        return curves
+    with path.open(newline="") as file:
+        for row in csv.DictReader(file):
+            try:
+                step = int(float(row.get("step") or ""))
+            except ValueError:
+                continue
+            for key, value in row.items():
+                if key in (None, "step") or value in (None, ""):
+                    continue
+                try:
+                    curves.setdefault(key, []).append((step, float(value)))
+                except ValueError:
+                    pass
+    return curves
+
+
+def _is_run(path: Path) -> bool:
+    return any((path / marker).is_file() for marker in MARKERS)
+
+
+def _find(path: Path, depth: int) -> list[Path]:
+    if _is_run(path):
+        return [path]
+    if depth == 0:
+        return []
+    children = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [run for child in children for run in _find(child, depth - 1)]
+
+
+def discover_runs(paths: Iterable[Path]) -> list[Run]:
+    """Every run directory at or below the given paths (a run, a sweep, or a folder of sweeps)."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            raise RunsError(f"{path} is not a directory; pass run directories or sweep directories.")
+        runs = _find(path, MAX_DEPTH)
+        if not runs:
+            raise RunsError(
+                f"No run found under {path}: a run directory holds config.yaml and metrics.csv "
+                "(written by ganforge-train with logger=csv, the default)."
+            )
+        found += [r for r in runs if r not in found]
+    names = _short_names(found)
+    return [Run(path=p, name=n, curves=read_curves(p / "metrics.csv")) for p, n in zip(found, names)]
+
+
+def _short_names(paths: list[Path]) -> list[str]:
+    """Directory names, with the parent added where two runs share a name."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{p.parent.name}/{p.name}" for p in paths]
