@@ -23,10 +23,29 @@ POINT_DATA = ["ring", "grid"]
 
 
 def test_groups_have_the_documented_options():
-    assert set(options("model")) >= {"vanilla", "dcgan"}
+    assert set(options("model")) >= {"vanilla", "dcgan", "cgan", "cdcgan", "wgan", "wgan_gp"}
     assert set(options("data")) == set(IMAGE_DATA + POINT_DATA)
-    assert set(options("loss")) >= {"minimax", "non_saturating"}
+    assert set(options("loss")) >= {"minimax", "non_saturating", "least_squares", "hinge", "wasserstein"}
     assert set(options("hardware")) >= {"cpu", "gpu"}
+
+
+IMAGE_MODELS = {"dcgan", "cdcgan", "wgan", "wgan_gp"}  # convolutional networks
+CONDITIONAL_MODELS = {"cgan", "cdcgan"}
+UNLABELLED_DATA = {"ring", "grid", "folder"}  # no data.num_classes in their config
+LIPSCHITZ_MODELS = {"wgan", "wgan_gp"}  # constrain the critic themselves
+
+
+def expected_error(model: str, data: str, loss: str) -> str | None:
+    """The ConfigError message an invalid combination must raise, or None for a valid one."""
+    if model in CONDITIONAL_MODELS and data in UNLABELLED_DATA:
+        return "needs a labelled dataset"
+    if model in IMAGE_MODELS and data in POINT_DATA:
+        return "generates images.*model=vanilla"
+    if model == "wgan" and loss != "wasserstein":
+        return "model=wgan clips the critic.*Use loss=wasserstein"
+    if loss == "wasserstein" and model not in LIPSCHITZ_MODELS:
+        return "only meaningful for a Lipschitz critic.*model=wgan_gp"
+    return None
 
 
 @pytest.mark.parametrize(
@@ -36,8 +55,9 @@ def test_every_combination_composes_and_builds_or_fails_clearly(compose, model, 
     extra = ["data.loader.path=/x"] if data == "folder" else []
     cfg = compose(f"model={model}", f"data={data}", f"loss={loss}", *extra)
     validate(cfg)
-    if model == "dcgan" and data in POINT_DATA:
-        with pytest.raises(ConfigError, match="generates images.*model=vanilla"):
+    message = expected_error(model, data, loss)
+    if message:
+        with pytest.raises(ConfigError, match=message):
             build_module(cfg)
         return
     module = build_module(cfg)

@@ -1,7 +1,8 @@
-"""``ganforge-sample ckpt=<path> n=<count> [out=<dir>] [seed=<int>] [device=cpu]``
+"""``ganforge-sample ckpt=<path> n=<count> [out=<dir>] [seed=<int>] [device=cpu] [class=<int>]``
 
 Writes a PNG grid and a tensor file (``torch.load``-able, model space: images in [-1, 1], points as is)
-of ``n`` samples from a checkpoint's generator (its EMA copy if the run kept one).
+of ``n`` samples from a checkpoint's generator (its EMA copy if the run kept one). Conditional models
+draw one row per class, or only class ``class`` when it is given.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from omegaconf import OmegaConf
 
 from ganforge.errors import GanforgeError
 
-USAGE = "usage: ganforge-sample ckpt=<path/to/x.ckpt> n=<count> [out=<dir>] [seed=<int>] [device=cpu|cuda]"
-KEYS = {"ckpt", "n", "out", "seed", "device"}
+USAGE = (
+    "usage: ganforge-sample ckpt=<path/to/x.ckpt> n=<count> [out=<dir>] [seed=<int>] [device=cpu|cuda] "
+    "[class=<int>]"
+)
+KEYS = {"ckpt", "n", "out", "seed", "device", "class"}
 MAX_GRID = 256  # more samples than this go to the tensor file only; the grid shows the first 256
 
 
@@ -32,13 +36,22 @@ def parse_args(argv: list[str]) -> dict:
     n = args.get("n", 64)
     if not isinstance(n, int) or n < 1:
         raise GanforgeError(f"n={n!r} must be a positive integer. {USAGE}")
+    label = args.get("class")
+    if label is not None and (not isinstance(label, int) or isinstance(label, bool)):
+        raise GanforgeError(f"class={label!r} must be an integer class index. {USAGE}")
     return args
 
 
 def sample_checkpoint(
-    ckpt_path: str | Path, n: int, out: str | Path | None = None, seed: int = 0, device: str = "cpu"
+    ckpt_path: str | Path,
+    n: int,
+    out: str | Path | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    label: int | None = None,
 ) -> tuple[Path, Path]:
-    """Generate ``n`` samples from a checkpoint; returns (png path, tensor path)."""
+    """Generate ``n`` samples from a checkpoint (all of class ``label`` if given, for conditional models);
+    returns (png path, tensor path)."""
     from ganforge.build import build_datamodule, build_module
     from ganforge.checkpoints import load_checkpoint
     from ganforge.families.base import CHECKPOINT_KEY
@@ -54,6 +67,10 @@ def sample_checkpoint(
     out_dir = Path(out) if out else Path(ckpt_path).resolve().parent.parent / "generated"
     stem = f"step_{step:07d}_n{n}_seed{seed}"
     z, labels = module.grid_inputs(n, seed)
+    nrow = getattr(module, "grid_nrow", None)
+    if label is not None:
+        labels, nrow = _class_labels(labels, label, cfg), None
+        stem += f"_class{label}"
     chunk = 1024
     samples = torch.cat(
         [
@@ -64,8 +81,22 @@ def sample_checkpoint(
     tensor_path, png_path = out_dir / f"{stem}.pt", out_dir / f"{stem}.png"
     with atomic_path(tensor_path) as tmp:
         torch.save(samples, tmp)
-    datamodule.render(samples[:MAX_GRID], png_path)
+    datamodule.render(samples[:MAX_GRID], png_path, nrow=nrow if n <= MAX_GRID else None)
     return png_path, tensor_path
+
+
+def _class_labels(grid_labels: torch.Tensor | None, label: int, cfg) -> torch.Tensor:
+    if grid_labels is None:
+        raise GanforgeError(
+            f"class={label} was given, but model={cfg.model.name} is unconditional (it takes no class). "
+            "Drop class=, or sample a conditional model (e.g. model=cgan)."
+        )
+    num_classes = cfg.data.num_classes
+    if not 0 <= label < num_classes:
+        raise GanforgeError(
+            f"class={label} is out of range: data={cfg.data.name} has classes 0..{num_classes - 1}."
+        )
+    return torch.full_like(grid_labels, label)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,7 +104,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args = parse_args(argv)
         png, pt = sample_checkpoint(
-            args["ckpt"], args.get("n", 64), args.get("out"), args.get("seed", 0), args.get("device", "cpu")
+            args["ckpt"],
+            args.get("n", 64),
+            args.get("out"),
+            args.get("seed", 0),
+            args.get("device", "cpu"),
+            args.get("class"),
         )
     except GanforgeError as exc:
         print(f"ganforge-sample: error: {exc}", file=sys.stderr)

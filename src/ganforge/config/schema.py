@@ -41,6 +41,28 @@ class OptimizerConfig:
 
 
 @dataclass
+class StabilizersConfig:
+    """Training stabilisers any family can switch on (see ganforge.stabilizers); all off by default."""
+
+    # Spectral normalisation (Miyato et al. 2018) of every linear/conv/embedding layer of D.
+    spectral_norm: bool = False
+    # Feature matching (Salimans et al. 2016): G matches the batch-mean of D's intermediate features
+    # on real data instead of maximising D's output.
+    feature_matching: bool = False
+    # Minibatch discrimination (Salimans et al. 2016): number of kernels B (0 = off) of dimension C.
+    minibatch_discrimination: int = 0
+    minibatch_discrimination_dim: int = 5
+    # Minibatch standard deviation (Karras et al. 2018): one extra feature, std over groups of this size.
+    minibatch_std: bool = False
+    minibatch_std_group: int = 4
+    # R1 penalty (Mescheder et al. 2018): gamma / 2 * E||grad D(x_real)||^2; 0 = off.
+    r1_gamma: float = 0.0
+    # DiffAugment (Zhao et al. 2020) policies applied to real and fake images before D: any of
+    # color, translation, cutout. Empty = off. Images only.
+    diffaugment: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ModelConfig:
     _target_: str = "ganforge.families.gan.GAN"
     name: str = MISSING
@@ -53,12 +75,29 @@ class ModelConfig:
     d_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     # Exponential moving average of generator weights used for samples; null disables it.
     ema_decay: float | None = None
+    stabilizers: StabilizersConfig = field(default_factory=StabilizersConfig)
+
+
+@dataclass
+class WGANModelConfig(ModelConfig):
+    _target_: str = "ganforge.families.wgan.WGAN"
+    # Critic weights are clipped to [-clip_value, clip_value] after every update (Arjovsky et al.).
+    clip_value: float = 0.01
+
+
+@dataclass
+class WGANGPModelConfig(ModelConfig):
+    _target_: str = "ganforge.families.wgan_gp.WGANGP"
+    # lambda of the gradient penalty (Gulrajani et al.).
+    gp_weight: float = 10.0
 
 
 @dataclass
 class LossConfig:
     _target_: str = MISSING
     name: str = MISSING
+    # One-sided label smoothing (Salimans et al. 2016): real target 1 - s, for losses that have one.
+    real_label_smoothing: float = 0.0
 
 
 @dataclass
@@ -198,6 +237,8 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="schema_config", node=Config)
     cs.store(group="model", name="schema_model", node=ModelConfig)
+    cs.store(group="model", name="schema_model_wgan", node=WGANModelConfig)
+    cs.store(group="model", name="schema_model_wgan_gp", node=WGANGPModelConfig)
     cs.store(group="loss", name="schema_loss", node=LossConfig)
     cs.store(group="data", name="schema_image_data", node=ImageDataConfig)
     cs.store(group="data", name="schema_points_data", node=PointsDataConfig)

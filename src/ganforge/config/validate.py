@@ -5,10 +5,11 @@ Each failure raises ConfigError naming the key, the value and what is allowed, b
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ganforge.distributed.strategy import UNSAFE_STRATEGY_STRINGS
 from ganforge.errors import ConfigError
+from ganforge.stabilizers import check_stabilizers
 
 PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed", "64", "64-true")
 ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
@@ -60,6 +61,10 @@ def validate(cfg: DictConfig) -> None:
         )
     if data.num_classes is not None and data.num_classes < 1:
         raise ConfigError(f"data.num_classes={data.num_classes} must be >= 1.")
+    if model.get("stabilizers") is not None:
+        check_stabilizers(OmegaConf.to_container(model.stabilizers), list(data.shape))
+    # Family x loss pairings (e.g. model=wgan needs loss=wasserstein) are checked when the family is
+    # built (AdversarialModule.check_loss), where the discriminator's real constraints are known.
     ev = cfg.get("eval")
     if ev is not None and ev.metrics:
         _positive("eval.every_n_steps", ev.every_n_steps)

@@ -6,7 +6,9 @@ users see (``gen_step``: max_steps, logging, sample grids and checkpoints all co
 ``global_step`` counts every optimizer step (k + 1 per generator step) and is not shown to users.
 
 Families override the small hooks below (how a batch feeds the networks, extra loss terms, what happens
-after an update) and never the loop itself.
+after an update) and never the loop itself. Stabilisers (``model.stabilizers``, ganforge.stabilizers) act
+through the same hooks for every family: they change D once at build time, augment what D sees, add
+regularisers to D's objective, or (feature matching) replace G's adversarial loss.
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from ganforge.errors import ConfigError
 from ganforge.families.optim import build_optimizer, build_scheduler
 from ganforge.losses.base import AdversarialLoss
+from ganforge.losses.feature_matching import feature_matching_loss
+from ganforge.losses.penalties import Regularizer
 from ganforge.rng import capture_rng_state, restore_rng_state
+from ganforge.stabilizers import Stabilizers
 
 CHECKPOINT_KEY = "ganforge"
 
 
 class AdversarialModule(L.LightningModule):
+    #: How the family keeps D Lipschitz by itself (e.g. "weight clipping"), or None. Losses that treat D
+    #: as a critic (``loss.critic``) need one, or spectral normalisation in D.
+    lipschitz_constraint: str | None = None
+
     def __init__(
         self,
         generator: nn.Module,
@@ -39,6 +48,7 @@ class AdversarialModule(L.LightningModule):
         d_optimizer: Mapping[str, Any] | None = None,
         ema_decay: float | None = None,
         name: str = "gan",
+        stabilizers: Mapping[str, Any] | None = None,
     ):
         super().__init__()
         if d_steps < 1:
@@ -67,6 +77,34 @@ class AdversarialModule(L.LightningModule):
         self.run_config: dict[str, Any] | None = None  # resolved config, stored in checkpoints
         self._clip_norms: dict[int, tuple[nn.Module, float]] = {}
         self.active_optimizer: Any = None  # the optimizer whose network the next backward updates
+        self.stabilizers = Stabilizers(stabilizers)
+        self.stabilizers.install(self.discriminator)
+        if self.stabilizers.feature_matching and not hasattr(self.discriminator, "features"):
+            raise ConfigError(
+                "model.stabilizers.feature_matching=true needs a discriminator exposing features(x) "
+                "(see ganforge.networks.discriminator.FeatureDiscriminator); "
+                f"{type(discriminator).__name__} has none."
+            )
+        self.regularizers: list[Regularizer] = []
+        for regularizer in self.stabilizers.regularizers():
+            self.add_regularizer(regularizer)
+        self.check_loss()
+
+    def add_regularizer(self, regularizer: Regularizer) -> None:
+        """Add a penalty to the discriminator's objective (gradient penalty, R1, ...)."""
+        regularizer.check_discriminator(self.discriminator)
+        self.regularizers.append(regularizer)
+
+    def check_loss(self) -> None:
+        """Refuse a loss this family cannot train with (raise ConfigError naming the fix)."""
+        if self.loss.critic and not (self.lipschitz_constraint or _has_spectral_norm(self.discriminator)):
+            raise ConfigError(
+                f"loss={self.loss.name} treats the discriminator as a critic whose raw output estimates "
+                "the Wasserstein distance, which is only meaningful for a Lipschitz critic, and "
+                f"model={self.name} does not constrain it (its critic would grow without bound). Use "
+                "model=wgan (weight clipping) or model=wgan_gp (gradient penalty), set "
+                "model.stabilizers.spectral_norm=true, or choose loss=hinge, least_squares or non_saturating."
+            )
 
     # ----------------------------------------------------------------- family hooks
     def sample_noise(self, n: int) -> torch.Tensor:
@@ -79,25 +117,40 @@ class AdversarialModule(L.LightningModule):
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.discriminator(x)
 
+    def discriminator_features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D's intermediate features of x, which feature matching compares."""
+        return self.discriminator.features(x)
+
     def discriminator_objective(
         self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The discriminator's loss on one batch and what to log. Regularised families add terms here."""
+        """The discriminator's loss on one batch, plus its regularisers, and what to log."""
+        real, fake = self.stabilizers.augment(real), self.stabilizers.augment(fake)
         real_out = self.discriminate(real, labels)
         fake_out = self.discriminate(fake, labels)
         loss = self.loss.discriminator_loss(real_out, fake_out)
-        return loss, {
-            "loss/d": loss.detach(),
+        metrics = {
             "d/real": self.loss.readout(real_out.detach()).mean(),
             "d/fake": self.loss.readout(fake_out.detach()).mean(),
         }
+        for regularizer in self.regularizers:
+            penalty = regularizer(lambda x: self.discriminate(x, labels), real, fake)
+            metrics[f"penalty/{regularizer.name}"] = penalty.detach()
+            loss = loss + penalty
+        metrics["loss/d"] = loss.detach()
+        return loss, metrics
 
     def generator_objective(
         self, real: torch.Tensor, labels: torch.Tensor | None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        fake = self.generate(self.sample_noise(len(real)), labels)
-        fake_out = self.discriminate(fake, labels)
-        loss = self.loss.generator_loss(fake_out)
+        fake = self.stabilizers.augment(self.generate(self.sample_noise(len(real)), labels))
+        if self.stabilizers.feature_matching:
+            loss = feature_matching_loss(
+                self.discriminator_features(self.stabilizers.augment(real), labels),
+                self.discriminator_features(fake, labels),
+            )
+        else:
+            loss = self.loss.generator_loss(self.discriminate(fake, labels))
         return loss, {"loss/g": loss.detach()}
 
     def after_discriminator_update(self) -> None:
@@ -244,3 +297,12 @@ class AdversarialModule(L.LightningModule):
                     torch.cuda.set_rng_state(rng["cuda_per_rank"][rank].clone(), self.device)
             else:  # saved with another number of processes: a fresh, distinct stream per rank
                 torch.manual_seed(torch.initial_seed() + 7919 * self.gen_step + rank)
+
+
+def _has_spectral_norm(module: nn.Module) -> bool:
+    return any(
+        type(p).__name__ == "_SpectralNorm"
+        for m in module.modules()
+        for plist in getattr(m, "parametrizations", {}).values()
+        for p in plist
+    )

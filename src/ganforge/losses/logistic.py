@@ -12,14 +12,7 @@ from ganforge.losses.base import AdversarialLoss
 
 
 class _LogisticLoss(AdversarialLoss):
-    def __init__(self, name: str | None = None, real_label_smoothing: float = 0.0):
-        super().__init__(name)
-        # One-sided label smoothing (Salimans et al. 2016): real targets 1 - s instead of 1.
-        if not 0.0 <= real_label_smoothing < 0.5:
-            from ganforge.errors import ConfigError
-
-            raise ConfigError(f"loss.real_label_smoothing={real_label_smoothing} must be in [0, 0.5).")
-        self.real_target = 1.0 - real_label_smoothing
+    supports_label_smoothing = True
 
     def discriminator_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
         # -[t log D(x) + (1 - t) log(1 - D(x))] - log(1 - D(G(z))), t the (smoothed) real target.

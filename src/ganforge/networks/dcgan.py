@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as apply_spectral_norm
 
 from ganforge.errors import ConfigError
+from ganforge.networks.discriminator import FeatureDiscriminator
 from ganforge.networks.init import dcgan_init
 
 NORMS = ("batch", "instance", "layer", "none")
@@ -77,7 +78,7 @@ class DCGANGenerator(nn.Module):
         return self.net(z.view(len(z), -1, 1, 1))
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(FeatureDiscriminator):
     def __init__(
         self,
         data_shape: Sequence[int],
@@ -85,7 +86,7 @@ class DCGANDiscriminator(nn.Module):
         norm: str = "batch",
         spectral_norm: bool = False,
     ):
-        super().__init__()
+        super().__init__(data_shape)
         channels, start, n = resolve_geometry(data_shape)
         widths = [base_width * 2**i for i in range(n)]
 
@@ -104,6 +105,3 @@ class DCGANDiscriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = conv(widths[-1], 1, start, 1, 0)
         self.apply(dcgan_init)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).flatten()

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.networks.discriminator import FeatureDiscriminator
 
 
 def _mlp(dims: Sequence[int], activation: nn.Module, dropout: float = 0.0) -> list[nn.Module]:
@@ -46,17 +47,14 @@ class MLPGenerator(nn.Module):
         return self.net(z).view(len(z), *self.data_shape)
 
 
-class MLPDiscriminator(nn.Module):
-    """sample -> hidden layers (LeakyReLU 0.2, optional dropout) -> one logit."""
+class MLPDiscriminator(FeatureDiscriminator):
+    """sample -> hidden layers (LeakyReLU 0.2, optional dropout) = features -> one logit."""
 
     def __init__(self, data_shape: Sequence[int], hidden_dims: Sequence[int], dropout: float = 0.0):
-        super().__init__()
+        super().__init__(data_shape)
         dims = [
             math.prod(int(s) for s in data_shape),
             *_check_dims(hidden_dims, "model.discriminator.hidden_dims"),
         ]
         self.features = nn.Sequential(nn.Flatten(), *_mlp(dims, nn.LeakyReLU(0.2), dropout))
         self.head = nn.Linear(dims[-1], 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
