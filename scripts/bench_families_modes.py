@@ -44,9 +44,8 @@ QUIET = ["logger=none", "trainer.progress_bar=false", "hardware.num_threads=1"]
 
 
 def run_one(dataset: str, variant: str, seed: int, steps: int) -> dict:
-    from ganforge.metrics.mode_coverage import mode_coverage
-
     from ganforge.config.loading import compose_config
+    from ganforge.metrics.mode_coverage import mode_coverage
     from ganforge.training import train
 
     overrides = [
