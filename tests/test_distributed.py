@@ -63,7 +63,11 @@ def checkpoint_digests(path: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("family", ["vanilla", "dcgan"])
+TINY["wgan_gp"] = ["model=wgan_gp", "model.generator.base_width=16", "model.discriminator.base_width=16"]
+TINY["cgan"] = ["model=cgan", "data=digits"]
+
+
+@pytest.mark.parametrize("family", ["vanilla", "dcgan", "wgan_gp", "cgan"])
 def test_ddp_cpu_keeps_replicas_identical_and_equal_to_the_checkpoint(tmp_path, family):
     run_dir = train_cli(*TINY[family], "trainer.max_steps=6", cwd=tmp_path)
     report = replicas(run_dir)
