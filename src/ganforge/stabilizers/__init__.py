@@ -10,7 +10,7 @@ smoothing (``loss.real_label_smoothing``) live where they act: the engine and th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import torch
@@ -18,52 +18,35 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as apply_spectral_norm
 
+from ganforge.config.schema import StabilizersConfig as StabilizerOptions
 from ganforge.errors import ConfigError
 from ganforge.losses.penalties import R1Penalty, Regularizer
 from ganforge.stabilizers.diffaugment import DiffAugment
 from ganforge.stabilizers.minibatch import MinibatchDiscrimination, MinibatchStdDev
 
 
-@dataclass(frozen=True)
-class StabilizerOptions:
-    """Mirror of schema.StabilizersConfig, so families also build from plain keyword arguments."""
-
-    spectral_norm: bool = False
-    feature_matching: bool = False
-    minibatch_discrimination: int = 0
-    minibatch_discrimination_dim: int = 5
-    minibatch_std: bool = False
-    minibatch_std_group: int = 4
-    r1_gamma: float = 0.0
-    diffaugment: tuple[str, ...] = ()
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any] | None) -> StabilizerOptions:
-        cfg = dict(cfg or {})
-        unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(
-                f"model.stabilizers has unknown key(s) {unknown}; allowed: {[f.name for f in fields(cls)]}."
-            )
-        cfg["diffaugment"] = tuple(cfg.get("diffaugment") or ())
-        options = cls(**cfg)
-        options.check()
-        return options
-
-    def check(self) -> None:
-        for key in ("minibatch_discrimination", "r1_gamma"):
-            if getattr(self, key) < 0:
-                raise ConfigError(
-                    f"model.stabilizers.{key}={getattr(self, key)} must be >= 0 (0 disables it)."
-                )
-        for key in ("minibatch_discrimination_dim", "minibatch_std_group"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.stabilizers.{key}={getattr(self, key)} must be >= 1.")
+def stabilizer_options(cfg: Mapping[str, Any] | None) -> StabilizerOptions:
+    """``model.stabilizers`` as the schema's dataclass, from a config node or plain keyword arguments."""
+    cfg = dict(cfg or {})
+    allowed = [f.name for f in fields(StabilizerOptions)]
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown:
+        raise ConfigError(f"model.stabilizers has unknown key(s) {unknown}; allowed: {allowed}.")
+    cfg["diffaugment"] = list(cfg.get("diffaugment") or ())
+    options = StabilizerOptions(**cfg)
+    for key in ("minibatch_discrimination", "r1_gamma"):
+        if getattr(options, key) < 0:
+            value = getattr(options, key)
+            raise ConfigError(f"model.stabilizers.{key}={value} must be >= 0 (0 disables it).")
+    for key in ("minibatch_discrimination_dim", "minibatch_std_group"):
+        if getattr(options, key) < 1:
+            raise ConfigError(f"model.stabilizers.{key}={getattr(options, key)} must be >= 1.")
+    return options
 
 
 def check_stabilizers(cfg: Mapping[str, Any] | None, data_shape: list[int]) -> StabilizerOptions:
     """Validate ``model.stabilizers`` against the data before anything is built."""
-    options = StabilizerOptions.from_config(cfg)
+    options = stabilizer_options(cfg)
     if options.diffaugment:
         DiffAugment(options.diffaugment)  # unknown policies fail here
         if len(data_shape) != 3:
@@ -149,9 +132,7 @@ PIECES: tuple[Callable[[StabilizerOptions], Stabilizer | None], ...] = (
 
 class Stabilizers:
     def __init__(self, options: StabilizerOptions | Mapping[str, Any] | None = None):
-        self.options = (
-            options if isinstance(options, StabilizerOptions) else StabilizerOptions.from_config(options)
-        )
+        self.options = options if isinstance(options, StabilizerOptions) else stabilizer_options(options)
         self.pieces = [p for make in PIECES if (p := make(self.options)) is not None]
 
     @property
