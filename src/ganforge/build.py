@@ -8,10 +8,12 @@ from typing import Any
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
+from lightning.fabric.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
 from ganforge.callbacks.checkpoint import PeriodicCheckpoint
 from ganforge.callbacks.metrics import metric_callbacks
+from ganforge.callbacks.preemption import PreemptionCheckpoint, resolve_signal
 from ganforge.callbacks.run_record import RunRecord
 from ganforge.callbacks.sample_grid import SampleGrid
 from ganforge.callbacks.step_callback import MetricLogger, StepBudget
@@ -57,6 +59,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
 
 def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     t = cfg.trainer
+    preemption = resolve_signal(t.preemption_signal)
     return [
         RunRecord(run_dir, resolved_container(cfg)),
         StepBudget(t.max_steps),
@@ -65,6 +68,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
         PeriodicCheckpoint(run_dir / "checkpoints", t.checkpoint_every_n_steps, t.max_steps),
         *metric_callbacks(cfg, run_dir),  # eval.metrics; none by default
         ReplicaConsistencyCheck(run_dir),
+        *([PreemptionCheckpoint(run_dir / "checkpoints", preemption)] if preemption else []),
     ]
 
 
@@ -91,4 +95,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[L.Callba
         num_sanity_val_steps=0,
         limit_val_batches=0,
         default_root_dir=str(run_dir),
+        # Preemption is handled at generator-step boundaries by PreemptionCheckpoint; Lightning's own
+        # SLURM handler would checkpoint mid-step, wherever the signal lands.
+        plugins=[SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else None,
     )

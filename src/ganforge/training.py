@@ -44,9 +44,11 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
     finally:
         # Exactly one W&B run per job: close it here, also when training fails.
         finish_loggers(trainer.loggers, failed=failed)
+    preempted = [c.preempted_at for c in trainer.callbacks if getattr(c, "preempted_at", None) is not None]
     return {
         "run_dir": str(run_dir),
         "gen_step": module.gen_step,
+        "preempted_at": preempted[0] if preempted else None,
         "metrics": {k: float(v) for k, v in module.step_metrics.items()},
         "module": module,
         "trainer": trainer,

@@ -34,7 +34,12 @@ def main(cfg: DictConfig) -> float | None:
     except GanforgeError as exc:
         print(f"\nganforge: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    if summary["trainer"].is_global_zero:
+    if summary["trainer"].is_global_zero and summary["preempted_at"] is not None:
+        print(
+            f"ganforge: preempted at generator step {summary['preempted_at']}; resume with "
+            f"ckpt_path={summary['run_dir']}/checkpoints/last.ckpt"
+        )
+    elif summary["trainer"].is_global_zero:
         print(
             f"ganforge: finished {summary['gen_step']} generator steps; run directory: {summary['run_dir']}"
         )

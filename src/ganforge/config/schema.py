@@ -165,6 +165,9 @@ class TrainerConfig:
     seed: int = 0
     deterministic: bool = False
     progress_bar: bool = True
+    # Signal announcing preemption (SLURM's --signal): checkpoint at the next generator step, requeue the
+    # SLURM job, stop. "auto" = SIGUSR1 when running as a SLURM job, none otherwise; null disables.
+    preemption_signal: str | None = "auto"
 
 
 @dataclass
