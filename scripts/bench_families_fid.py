@@ -18,7 +18,6 @@ when the script is rerun.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import statistics
 import tempfile
@@ -27,6 +26,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from bench_results import append_result, load_results, mean_se
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -116,13 +116,6 @@ def _datamodule(cfg):
 def table(results: list[dict], datasets: list[str]) -> str:
     """Markdown: per variant and dataset, mean (± standard error over seeds) FID, KID x 1000 and IS."""
 
-    def fmt(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
-        mean = statistics.fmean(values) * scale
-        if len(values) < 2:
-            return f"{mean:.{digits}f}"
-        se = statistics.stdev(values) * scale / len(values) ** 0.5
-        return f"{mean:.{digits}f} ± {se:.{digits}f}"
-
     head = "| variant | " + " | ".join(f"{d} FID | {d} KID×10³ | {d} IS | {d} train s" for d in datasets)
     lines = [head + " |", "|---" * (1 + 4 * len(datasets)) + "|"]
     for variant in VARIANTS:
@@ -133,10 +126,10 @@ def table(results: list[dict], datasets: list[str]) -> str:
                 cells += ["", "", "", ""]
                 continue
             cells += [
-                fmt([r["fid10k_classifier"] for r in rows]),
-                fmt([r["kid10k_classifier"] for r in rows], 1000.0, 2),
-                fmt([r["is10k_classifier"] for r in rows], digits=2),
-                fmt([r["train_seconds"] for r in rows], digits=0),
+                mean_se([r["fid10k_classifier"] for r in rows]),
+                mean_se([r["kid10k_classifier"] for r in rows], 1000.0, 2),
+                mean_se([r["is10k_classifier"] for r in rows], digits=2),
+                mean_se([r["train_seconds"] for r in rows], digits=0),
             ]
         if any(cells):
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
@@ -169,9 +162,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.jsonl"
-    results = (
-        [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
-    )
+    results = load_results(results_path)
     key = ("dataset", "variant", "seed", "steps", "batch_size")
     done = {tuple(r[k] for k in key) for r in results}
     if not args.table_only:
@@ -182,8 +173,7 @@ def main() -> None:
                         continue
                     result = run_one(dataset, variant, seed, args)
                     results.append(result)
-                    with results_path.open("a") as f:
-                        f.write(json.dumps(result) + "\n")
+                    append_result(results_path, result)
                     print(
                         f"{dataset:13s} {variant:12s} seed {seed}: FID {result['fid10k_classifier']:.2f} "
                         f"({result['gen_steps_done']} generator steps, {result['train_seconds']} s)",

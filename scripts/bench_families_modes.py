@@ -15,15 +15,14 @@ Runs go seed by seed, so an interrupted benchmark still covers every variant; ea
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import statistics
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import torch
+from bench_results import append_result, load_results, mean_se
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -81,13 +80,6 @@ def run_one(dataset: str, variant: str, seed: int, steps: int) -> dict:
 def table(results: list[dict], datasets: list[str]) -> str:
     """Markdown: mean (+- standard error) of modes, % high quality and reverse KL per variant."""
 
-    def fmt(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
-        mean = statistics.fmean(values) * scale
-        if len(values) < 2:
-            return f"{mean:.{digits}f}"
-        se = statistics.stdev(values) * scale / len(values) ** 0.5
-        return f"{mean:.{digits}f} ± {se:.{digits}f}"
-
     head = (
         "| variant | " + " | ".join(f"{d} seeds | {d} modes | {d} % HQ | {d} rev-KL" for d in datasets) + " |"
     )
@@ -101,9 +93,9 @@ def table(results: list[dict], datasets: list[str]) -> str:
                 continue
             cells += [
                 str(len(rows)),
-                fmt([r["modes"] for r in rows]),
-                fmt([r["high_quality"] for r in rows], 100.0),
-                fmt([r["reverse_kl"] for r in rows], digits=2),
+                mean_se([r["modes"] for r in rows]),
+                mean_se([r["high_quality"] for r in rows], 100.0),
+                mean_se([r["reverse_kl"] for r in rows], digits=2),
             ]
         if any(cells[i] != "0" for i in range(0, len(cells), 4)):
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
@@ -124,9 +116,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.jsonl"
-    results = (
-        [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
-    )
+    results = load_results(results_path)
     done = {(r["dataset"], r["variant"], r["seed"], r["steps"]) for r in results}
     if not args.table_only:
         for seed in range(args.seeds):
@@ -136,8 +126,7 @@ def main() -> None:
                         continue
                     result = run_one(dataset, variant, seed, args.steps)
                     results.append(result)
-                    with results_path.open("a") as f:
-                        f.write(json.dumps(result) + "\n")
+                    append_result(results_path, result)
                     print(
                         f"{dataset:5s} {variant:30s} seed {seed}: {result['modes']} modes, "
                         f"{100 * result['high_quality']:.1f}% HQ, rev-KL {result['reverse_kl']:.2f} "

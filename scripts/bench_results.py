@@ -1,0 +1,27 @@
+"""Shared by the benchmark scripts: a JSON-lines results file that survives interruption, and the
+mean ± standard error cells of their Markdown tables."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+
+def load_results(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def append_result(path: Path, result: dict) -> None:
+    """One line per finished run, appended as soon as it exists (a rerun skips what is there)."""
+    with path.open("a") as f:
+        f.write(json.dumps(result) + "\n")
+
+
+def mean_se(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+    """``mean ± standard error`` (just the mean for a single value), after multiplying by ``scale``."""
+    mean = statistics.fmean(values) * scale
+    if len(values) < 2:
+        return f"{mean:.{digits}f}"
+    se = statistics.stdev(values) * scale / len(values) ** 0.5
+    return f"{mean:.{digits}f} ± {se:.{digits}f}"
