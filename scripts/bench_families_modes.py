@@ -37,6 +37,11 @@ VARIANTS: dict[str, list[str]] = {
     "gan+minibatch_std": ["experiment=toy_gan", "model.stabilizers.minibatch_std=true"],
     "gan+r1": ["experiment=toy_gan", "model.stabilizers.r1_gamma=0.1"],
     "gan+ema": ["experiment=toy_gan", "model.ema_decay=0.999"],
+    "gan+r1+label_smoothing": [
+        "experiment=toy_gan",
+        "model.stabilizers.r1_gamma=0.1",
+        "loss.real_label_smoothing=0.1",
+    ],
     "wgan_gp": ["experiment=toy_wgan_gp"],
 }
 QUIET = ["logger=none", "trainer.progress_bar=false", "hardware.num_threads=1"]
@@ -77,17 +82,24 @@ def run_one(dataset: str, variant: str, seed: int, steps: int) -> dict:
     }
 
 
+def _row_order(row: tuple[int, str]) -> tuple[int, int]:
+    steps, variant = row
+    return steps, list(VARIANTS).index(variant)
+
+
 def table(results: list[dict], datasets: list[str]) -> str:
-    """Markdown: mean (+- standard error) of modes, % high quality and reverse KL per variant."""
+    """Markdown: mean (+- standard error) of modes, % high quality and reverse KL per variant and budget."""
 
     head = (
-        "| variant | " + " | ".join(f"{d} seeds | {d} modes | {d} % HQ | {d} rev-KL" for d in datasets) + " |"
+        "| variant | steps | "
+        + " | ".join(f"{d} seeds | {d} modes | {d} % HQ | {d} rev-KL" for d in datasets)
+        + " |"
     )
-    lines = [head, "|---" * (1 + 4 * len(datasets)) + "|"]
-    for variant in VARIANTS:
+    lines = [head, "|---" * (2 + 4 * len(datasets)) + "|"]
+    for steps, variant in sorted({(r["steps"], r["variant"]) for r in results}, key=_row_order):
         cells = []
         for d in datasets:
-            rows = [r for r in results if r["variant"] == variant and r["dataset"] == d]
+            rows = [r for r in results if (r["variant"], r["steps"], r["dataset"]) == (variant, steps, d)]
             if not rows:
                 cells += ["0", "", "", ""]
                 continue
@@ -98,7 +110,7 @@ def table(results: list[dict], datasets: list[str]) -> str:
                 mean_se([r["reverse_kl"] for r in rows], digits=2),
             ]
         if any(cells[i] != "0" for i in range(0, len(cells), 4)):
-            lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+            lines.append(f"| {variant} | {steps:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -133,7 +145,10 @@ def main() -> None:
                         f"({result['train_seconds']} s)",
                         flush=True,
                     )
-    selected = [r for r in results if r["steps"] == args.steps and r["variant"] in args.variants]
+    # --table-only: every budget in the results file; after training: the budget just run.
+    selected = [
+        r for r in results if r["variant"] in args.variants and (args.table_only or r["steps"] == args.steps)
+    ]
     print(table(selected, args.datasets))
 
 
