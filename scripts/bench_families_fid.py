@@ -135,12 +135,17 @@ def table(results: list[dict], datasets: list[str]) -> str:
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     conditional = [r for r in results if "class_accuracy" in r]
     if conditional:
-        lines += ["", "| variant | data | seed | mean | per class 0..9 |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| variant | data | steps | seed | mean | per class 0..9 |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in conditional:
             acc = r["class_accuracy"]
             per_class = " ".join(f"{100 * a:.0f}" for a in acc)
             lines.append(
-                f"| {r['variant']} | {r['dataset']} | {r['seed']} | {100 * statistics.fmean(acc):.1f}% | "
+                f"| {r['variant']} | {r['dataset']} | {r['steps']:,} | {r['seed']} | "
+                f"{100 * statistics.fmean(acc):.1f}% | "
                 f"{per_class} |"
             )
     return "\n".join(lines)
