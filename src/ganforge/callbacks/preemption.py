@@ -90,6 +90,12 @@ class PreemptionCheckpoint(GeneratorStepCallback):
                 log.error("%s failed (%s): requeue the job by hand", " ".join(command), error)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self._restore_handler()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: Any, exception: BaseException) -> None:
+        self._restore_handler()  # a failed run must not leave our handler in the process
+
+    def _restore_handler(self) -> None:
         if self._previous is not None and threading.current_thread() is threading.main_thread():
             signal.signal(self.signum, self._previous)
             self._previous = None
