@@ -45,6 +45,7 @@ VARIANTS: dict[str, list[str]] = {
 
 
 def run_one(dataset: str, variant: str, seed: int, args: argparse.Namespace) -> dict:
+    from ganforge.build import build_datamodule
     from ganforge.config.loading import compose_config
     from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate, to_storage
     from ganforge.metrics.extractors import extract
@@ -72,7 +73,7 @@ def run_one(dataset: str, variant: str, seed: int, args: argparse.Namespace) -> 
                 f"eval.cache_dir={(args.out / 'cache').resolve()}",
             ]
         )
-        suite = MetricSuite(METRICS, _datamodule(cfg), EvalSettings.from_config(cfg.eval))
+        suite = MetricSuite(METRICS, build_datamodule(cfg), EvalSettings.from_config(cfg.eval))
         suite.prepare()  # a missing evaluator fails here, before training
         start = time.perf_counter()
         summary = train(cfg, Path(tmp) / "run")
@@ -107,24 +108,18 @@ def run_one(dataset: str, variant: str, seed: int, args: argparse.Namespace) -> 
     return result
 
 
-def _datamodule(cfg):
-    from ganforge.build import build_datamodule
-
-    return build_datamodule(cfg)
-
-
 def reference_scores(dataset: str, out: Path) -> dict[str, float]:
     """The floor: the dataset's real test split scored like generated samples (as many of the 10,000 as
     the split has; a smaller count is a different protocol, and its metric names say so)."""
+    from ganforge.build import build_datamodule
     from ganforge.config.loading import compose_config
     from ganforge.metrics.evaluate import EvalSettings, MetricSuite
+    from ganforge.metrics.registry import format_count
 
     cfg = compose_config([f"data={dataset}", f"eval.cache_dir={(out / 'cache').resolve()}"])
-    datamodule = _datamodule(cfg)
+    datamodule = build_datamodule(cfg)
     images, _ = datamodule.load_split("test")
-    n = min(10_000, len(images))
-    count = f"{n // 1000}k" if n % 1000 == 0 else str(n)  # the registry's spelling: 10k, 1k, 500
-    names = [m.replace("10k", count) for m in METRICS]
+    names = [m.replace("10k", format_count(min(10_000, len(images)))) for m in METRICS]
     suite = MetricSuite(names, datamodule, EvalSettings.from_config(cfg.eval))
     return suite.score(images[: suite.num_samples])
 

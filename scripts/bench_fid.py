@@ -19,6 +19,7 @@ import torch
 from ganforge.build import build_datamodule, build_module
 from ganforge.config.loading import compose_config
 from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate
+from ganforge.metrics.registry import format_count
 
 
 def main() -> None:
@@ -32,11 +33,7 @@ def main() -> None:
     cfg = compose_config([f"data={args.data}", f"model={args.model}", f"paths.root_dir={args.root}"])
     torch.manual_seed(0)
     module = build_module(cfg).eval()
-    name = (
-        f"fid{args.samples // 1000}k_classifier"
-        if args.samples % 1000 == 0
-        else f"fid{args.samples}_classifier"
-    )
+    name = f"fid{format_count(args.samples)}_classifier"
     with tempfile.TemporaryDirectory() as cache:
         settings = EvalSettings.from_config(cfg.eval)
         settings.cache_dir = cache

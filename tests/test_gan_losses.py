@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers.tensors import random_outputs
 
 from ganforge.errors import ConfigError
 from ganforge.losses.hinge import HingeLoss
@@ -14,10 +15,7 @@ from ganforge.losses.wasserstein import WassersteinLoss
 
 @pytest.fixture
 def outs():
-    g = torch.Generator().manual_seed(1)
-    return torch.randn(32, generator=g, dtype=torch.float64) * 2, torch.randn(
-        32, generator=g, dtype=torch.float64
-    )
+    return random_outputs(32, seed=1)
 
 
 def test_least_squares_matches_mao_et_al(outs):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers.tensors import random_outputs
 
 from ganforge.errors import ConfigError
 from ganforge.losses.logistic import MinimaxLoss, NonSaturatingLoss
@@ -11,10 +12,7 @@ from ganforge.losses.logistic import MinimaxLoss, NonSaturatingLoss
 
 @pytest.fixture
 def logits():
-    g = torch.Generator().manual_seed(0)
-    return torch.randn(64, generator=g, dtype=torch.float64) * 2, torch.randn(
-        64, generator=g, dtype=torch.float64
-    )
+    return random_outputs(64, seed=0)
 
 
 def test_discriminator_loss_is_the_minimax_value(logits):

@@ -16,7 +16,7 @@ from ganforge.metrics import compute
 from ganforge.metrics.evaluate import EvalSettings, MetricSuite
 from ganforge.metrics.extractors import extract, load_classifier, load_inception, state_dict_hash
 from ganforge.metrics.mode_coverage import mode_coverage
-from ganforge.metrics.registry import parse_metric, parse_metrics
+from ganforge.metrics.registry import format_count, parse_count, parse_metric, parse_metrics
 from ganforge.metrics.stats_cache import cache_file, real_features
 
 
@@ -52,6 +52,13 @@ def test_registry_parses_protocol_names():
         parse_metric("fid10k")
     with pytest.raises(EvaluationError, match="twice"):
         parse_metrics(["fid1k_classifier", "fid1k_classifier"])
+
+
+@pytest.mark.parametrize(
+    ("n", "text"), [(10_000, "10k"), (2500, "2k5"), (2050, "2k05"), (1000, "1k"), (500, "500")]
+)
+def test_sample_counts_are_spelled_as_in_metric_names(n, text):
+    assert format_count(n) == text and parse_count(text) == n
 
 
 def test_evaluator_meets_accuracy_and_hash(mnist_evaluator):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from helpers.signal_at_step import SignalAtStep
+from helpers.tensors import flat_params
 
 from ganforge.callbacks.preemption import requeue_command, resolve_signal
 from ganforge.checkpoints import load_checkpoint
@@ -38,10 +39,6 @@ SLURM_JOB = {
     "SLURM_LOCALID": "0",
     "SLURM_NODEID": "0",
 }
-
-
-def _params(module) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in module.parameters()])
 
 
 def _fake_scontrol(tmp_path: Path, monkeypatch) -> Path:
@@ -74,7 +71,7 @@ def test_slurm_preemption_checkpoints_requeues_and_resumes_exactly(run, tmp_path
 
     resumed = run(*TINY_DCGAN, "trainer.max_steps=12", f"ckpt_path={ckpt}", run_dir=job)
     assert resumed["preempted_at"] is None and resumed["gen_step"] == 12
-    assert torch.equal(_params(resumed["module"]), _params(straight["module"]))
+    assert torch.equal(flat_params(resumed["module"]), flat_params(straight["module"]))
     assert signal.getsignal(signal.SIGUSR1) in (signal.SIG_DFL, None), "the handler is removed after training"
 
 

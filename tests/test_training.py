@@ -8,6 +8,7 @@ import math
 import lightning as L
 import pytest
 import torch
+from helpers.tensors import flat_params
 
 from ganforge.errors import CheckpointError
 
@@ -99,10 +100,6 @@ class BatchCounter(L.Callback):
         self.count += 1
 
 
-def _params(module) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in module.parameters()])
-
-
 def test_resume_continues_identically(run, tmp_path):
     # k = 3 batches (discriminator steps) per generator step, 4000/32 = 125 batches per epoch: 50 generator
     # steps (150 batches) cross an epoch boundary, and the stop at 25 (75 batches) lands mid-epoch.
@@ -128,7 +125,7 @@ def test_resume_continues_identically(run, tmp_path):
 
     assert batches.count == 25 * 3, "the resumed run must train only the remaining 25 generator steps"
     assert resumed["gen_step"] == straight["gen_step"] == 50
-    assert torch.equal(_params(resumed["module"]), _params(straight["module"]))
+    assert torch.equal(flat_params(resumed["module"]), flat_params(straight["module"]))
     for a, b in zip(resumed["module"].optimizers(), straight["module"].optimizers()):
         sa, sb = a.optimizer.state_dict()["state"], b.optimizer.state_dict()["state"]
         assert all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sa)

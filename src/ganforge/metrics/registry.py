@@ -65,6 +65,14 @@ def parse_count(text: str) -> int:
     return int(whole) * 1000 + (int(frac.ljust(3, "0")) if frac else 0)
 
 
+def format_count(n: int) -> str:
+    """The inverse of :func:`parse_count`: 10000 -> ``10k``, 2500 -> ``2k5``, 500 -> ``500``."""
+    if n < 1000:
+        return str(n)
+    whole, rest = divmod(n, 1000)
+    return f"{whole}k{str(rest).rjust(3, '0').rstrip('0') if rest else ''}"
+
+
 def describe() -> str:
     kinds = "; ".join(f"{k}: {d}" for k, (_, d) in KINDS.items())
     return (
