@@ -43,8 +43,11 @@ def train_cli(*args: str, cwd: Path) -> Path:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    runs = sorted((cwd / "outputs" / "runs").iterdir())
-    return runs[-1]
+    # One run directory per cwd (a resume continues in it): Lightning re-launches rank 1 with
+    # hydra.run.dir=<rank 0's directory>, which must not make a directory of its own.
+    (run_dir,) = (cwd / "outputs" / "runs").iterdir()
+    assert (run_dir / "train_ddp_process_1.log").is_file(), "rank 1 logs into rank 0's run directory"
+    return run_dir
 
 
 def replicas(run_dir: Path) -> dict:

@@ -11,12 +11,13 @@ from hydra.utils import instantiate as hydra_instantiate
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
-from ganforge.callbacks.checkpoint import PeriodicCheckpoint
+from ganforge.callbacks.checkpoint import PeriodicCheckpoint, RemoveStaleTemporaries
 from ganforge.callbacks.metrics import metric_callbacks
 from ganforge.callbacks.preemption import PreemptionCheckpoint, resolve_signal
 from ganforge.callbacks.run_record import RunRecord
 from ganforge.callbacks.sample_grid import SampleGrid
 from ganforge.callbacks.step_callback import MetricLogger, StepBudget
+from ganforge.checkpoint_io import AtomicCheckpointIO
 from ganforge.data.base import InMemoryDataModule
 from ganforge.distributed.precision import precision_arguments
 from ganforge.distributed.replicas import ReplicaConsistencyCheck
@@ -61,6 +62,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     t = cfg.trainer
     preemption = resolve_signal(t.preemption_signal)
     return [
+        RemoveStaleTemporaries(run_dir),
         RunRecord(run_dir, resolved_container(cfg)),
         StepBudget(t.max_steps),
         MetricLogger(t.log_every_n_steps, final_step=t.max_steps),
@@ -72,14 +74,27 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     ]
 
 
+def build_plugins(cfg: DictConfig) -> tuple[dict[str, Any], list[Any]]:
+    """Lightning's ``precision`` argument (if any) and the Trainer's plugins."""
+    hw = cfg.hardware
+    precision = precision_arguments(str(hw.precision), hw.accelerator)
+    plugins = [*precision.pop("plugins", []), AtomicCheckpointIO()]
+    # Preemption is handled at generator-step boundaries by PreemptionCheckpoint; Lightning's own SLURM
+    # handler would checkpoint mid-step, wherever the signal lands.
+    if SLURMEnvironment.detect():
+        plugins.append(SLURMEnvironment(auto_requeue=False))
+    return precision, plugins
+
+
 def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[L.Callback] = ()) -> L.Trainer:
     hw = cfg.hardware
+    precision, plugins = build_plugins(cfg)
     return L.Trainer(
         accelerator=hw.accelerator,
         devices=hw.devices,
         num_nodes=hw.num_nodes,
         strategy=instantiate(hw.strategy) if isinstance(hw.strategy, DictConfig) else hw.strategy,
-        **precision_arguments(str(hw.precision), hw.accelerator),
+        **precision,
         sync_batchnorm=hw.sync_batchnorm,
         # The generator-step budget (StepBudget) ends training; Lightning's own limits stay open.
         max_epochs=-1,
@@ -95,7 +110,5 @@ def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[L.Callba
         num_sanity_val_steps=0,
         limit_val_batches=0,
         default_root_dir=str(run_dir),
-        # Preemption is handled at generator-step boundaries by PreemptionCheckpoint; Lightning's own
-        # SLURM handler would checkpoint mid-step, wherever the signal lands.
-        plugins=[SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else None,
+        plugins=plugins,
     )

@@ -6,6 +6,8 @@ from typing import Any
 
 import lightning as L
 
+from ganforge.families.base import CHECKPOINT_KEY
+
 
 class GeneratorStepCallback(L.Callback):
     """Calls :meth:`on_generator_step` every ``every_n_steps`` generator steps and at ``final_step``."""
@@ -49,7 +51,18 @@ class StepBudget(GeneratorStepCallback):
 
 
 class MetricLogger(GeneratorStepCallback):
-    """Sends the module's latest step metrics to every logger, at step = generator step."""
+    """Sends the module's latest step metrics to every logger, at step = generator step.
+
+    On resume, loggers that keep their own files (``truncate_after``: ganforge's CSV logger) first drop
+    the rows past the checkpoint's step: a run killed after its last checkpoint logs those steps again.
+    """
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+        step = int(checkpoint[CHECKPOINT_KEY]["gen_step"])
+        for logger in trainer.loggers:
+            truncate = getattr(logger, "truncate_after", None)
+            if callable(truncate):
+                truncate(step)
 
     def on_generator_step(self, trainer: L.Trainer, pl_module: Any, step: int) -> None:
         metrics = {k: float(v) for k, v in pl_module.step_metrics.items()}

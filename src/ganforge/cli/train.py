@@ -12,13 +12,24 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ganforge.config.loading import CONF_DIR, register_resolvers
+from ganforge.config.rundirs import RefusedBeforeRun
 from ganforge.errors import ConfigError, GanforgeError
 
 register_resolvers()
 
 
+def main() -> None:
+    """The console script: Hydra's job, plus the errors raised while Hydra picks the run directory."""
+    try:
+        _hydra_main()
+    except RefusedBeforeRun as refused:
+        # A bad ckpt_path or an unwritable output dir, found before anything was written (rundirs.py).
+        print(f"\nganforge: error: {refused.error}", file=sys.stderr)
+        sys.exit(2)
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> float | None:
+def _hydra_main(cfg: DictConfig) -> float | None:
     from ganforge.tracking.objective import objective_value
     from ganforge.training import train
 

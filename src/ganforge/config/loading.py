@@ -7,24 +7,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from ganforge.config import rundirs
 from ganforge.config.schema import register_configs
 
 # conf/ sits at the repository root (editable installs); GANFORGE_CONF points elsewhere.
 CONF_DIR = Path(os.environ.get("GANFORGE_CONF", Path(__file__).resolve().parents[3] / "conf"))
 
 
-def run_dir_for(ckpt_path: str | None, default: str) -> str:
-    """A resumed run continues in its own directory: <run>/checkpoints/x.ckpt -> <run>."""
-    if ckpt_path:
-        return str(Path(ckpt_path).expanduser().resolve().parent.parent)
-    return default
-
-
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("ganforge_run_dir"):
-        OmegaConf.register_new_resolver("ganforge_run_dir", run_dir_for)
+    """The run/sweep directory resolvers of conf/config.yaml's hydra node, and the schema."""
+    rundirs.register()
     register_configs()
 
 
