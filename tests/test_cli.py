@@ -105,7 +105,9 @@ def test_sample_bad_input(tmp_path):
     for args, message in {
         ("n=3",): "Missing ckpt",
         ("ckpt=x.ckpt", "size=3"): "Unknown argument",
-        (f"ckpt={tmp_path / 'corrupt.ckpt'}",): "cannot be read",
+        (
+            f"ckpt={tmp_path / 'corrupt.ckpt'}",
+        ): "is not a ganforge checkpoint: it is not a file written by torch.save",
         ("ckpt=x.ckpt", "n=-1"): "positive integer",
     }.items():
         result = cli("ganforge-sample", *args, cwd=tmp_path)

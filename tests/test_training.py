@@ -143,7 +143,7 @@ def test_corrupt_checkpoint_is_refused_before_training(run, tmp_path):
     ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
     truncated = tmp_path / "truncated.ckpt"
     truncated.write_bytes(ckpt.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="cannot be read.*truncated, corrupt"):
+    with pytest.raises(CheckpointError, match="is truncated or corrupt"):
         run("model=vanilla", "data=ring", "trainer.max_steps=4", f"ckpt_path={truncated}")
     with pytest.raises(CheckpointError, match="does not exist"):
         run("model=vanilla", "data=ring", f"ckpt_path={tmp_path / 'missing.ckpt'}")

@@ -1,39 +1,106 @@
-"""Reading ganforge checkpoints with clear errors, and checking a resume matches its run."""
+"""Reading ganforge checkpoints with clear errors, and checking a resume matches its run.
+
+Every checkpoint is read with ``torch.load(weights_only=True)`` (no pickled code runs) and its stored config
+is checked by :mod:`ganforge.config.safe_targets` before anyone can build from it (no ``_target_`` outside
+what ganforge's configs produce), so loading a crafted file executes nothing.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import torch
+from omegaconf import DictConfig, OmegaConf
 
+from ganforge.config.safe_targets import unsafe_node
 from ganforge.errors import CheckpointError
 from ganforge.families.base import CHECKPOINT_KEY
+from ganforge.torch_files import UnreadableFile, load_weights_only
 
 # Sections whose change would make a resumed run a different experiment.
 RESUME_MUST_MATCH = ("model", "data", "loss")
+USE_ANOTHER = "use another one from the run's checkpoints/ folder (last.ckpt or step_*.ckpt)"
+ONLY_OURS = (
+    "ganforge can only resume from, sample or evaluate checkpoints written by ganforge-train (a run's "
+    "checkpoints/last.ckpt or step_*.ckpt)."
+)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(
-            f"Checkpoint {path} does not exist. Pass ckpt=<run>/checkpoints/last.ckpt of a run."
-        )
+def load_checkpoint(path: str | Path | None, arg: str = "ckpt") -> dict[str, Any]:
+    """Read a checkpoint ganforge wrote; anything else raises CheckpointError naming what the file is.
+
+    ``arg`` is the argument the user gave the path as (``ckpt`` or ``ckpt_path``), for the messages.
+    """
+    if path is None or not str(path).strip():
+        raise CheckpointError(f"{arg}= is empty. Pass {arg}=<run>/checkpoints/last.ckpt of a run.")
+    path = Path(str(path)).expanduser()  # str(): ckpt=123 arrives from the command line as an int
+    _check_is_file(path, arg)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ckpt = load_weights_only(path)
+    except UnreadableFile as exc:
+        why = exc.why
+        if why.kind == "truncated":
+            message = (
+                f"Checkpoint {path} {why.reason}: a copy or write was probably cut short; {USE_ANOTHER}."
+            )
+        elif why.kind == "unopenable":
+            message = f"Checkpoint {path} {why.reason}."
+        else:
+            message = f"{path} is not a ganforge checkpoint: it {why.reason}. {ONLY_OURS}"
+        raise CheckpointError(message) from exc
+    _check_is_ganforge(ckpt, path)
+    problem = unsafe_node(ckpt[CHECKPOINT_KEY]["config"])
+    if problem:
         raise CheckpointError(
-            f"Checkpoint {path} cannot be read ({reason}). It is truncated, corrupt or not a ganforge "
-            "checkpoint; use another one from the run's checkpoints/ folder (last.ckpt or step_*.ckpt)."
-        ) from exc
-    if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
-        raise CheckpointError(
-            f"{path} is not a ganforge checkpoint (no '{CHECKPOINT_KEY}' section); "
-            "ganforge can only resume from or sample with checkpoints it wrote."
+            f"Refusing checkpoint {path}: its stored config has {problem}. ganforge never writes this, so "
+            "the file was not written by ganforge or was tampered with; nothing from it was executed. Use "
+            "a checkpoint written by ganforge-train. (A run trained with a _target_ override outside "
+            "ganforge's configs cannot be loaded either: add the class to ganforge and name it in a config "
+            "under conf/.)"
         )
     return ckpt
+
+
+def checkpoint_config(ckpt: dict[str, Any]) -> DictConfig:
+    """The run config stored in a checkpoint returned by :func:`load_checkpoint` (already checked safe)."""
+    return OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
+
+
+def _check_is_file(path: Path, arg: str) -> None:
+    if path.is_dir():
+        found = [*sorted(path.glob("*.ckpt")), *sorted(path.glob("checkpoints/*.ckpt"))][:3]
+        hint = ", ".join(f"{arg}={p}" for p in found) if found else f"{arg}=<run>/checkpoints/last.ckpt"
+        raise CheckpointError(
+            f"Checkpoint {path} is a directory, not a checkpoint file. Pass one of a run's .ckpt files, "
+            f"e.g. {hint}."
+        )
+    if not path.exists():
+        raise CheckpointError(
+            f"Checkpoint {path} does not exist. Pass {arg}=<run>/checkpoints/last.ckpt of a run."
+        )
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} is not a regular file. Pass a run's .ckpt file.")
+
+
+def _check_is_ganforge(ckpt: Any, path: Path) -> None:
+    section = ckpt.get(CHECKPOINT_KEY) if isinstance(ckpt, dict) else None
+    if (
+        isinstance(section, dict)
+        and isinstance(ckpt.get("state_dict"), dict)
+        and isinstance(section.get("config"), dict)
+        and isinstance(section.get("gen_step"), int)
+    ):
+        return
+    if not isinstance(ckpt, dict):
+        what = f"it holds a {type(ckpt).__name__}, not a checkpoint dictionary"
+    elif "pytorch-lightning_version" in ckpt and CHECKPOINT_KEY not in ckpt:
+        what = f"it is a Lightning checkpoint of another project (no '{CHECKPOINT_KEY}' section)"
+    elif CHECKPOINT_KEY not in ckpt:
+        keys = ", ".join(sorted(map(str, ckpt))[:6]) or "none"
+        what = f"it has no '{CHECKPOINT_KEY}' section (top-level keys: {keys})"
+    else:
+        what = f"its '{CHECKPOINT_KEY}' section lacks the run config, step counter or weights"
+    raise CheckpointError(f"{path} is not a ganforge checkpoint: {what}. {ONLY_OURS}")
 
 
 def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:

@@ -28,18 +28,22 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
     # once the strategy knows it (AdversarialModule.setup).
     L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
 
+    # A missing, foreign or crafted checkpoint fails here, before any data is read.
+    ckpt = load_checkpoint(cfg.ckpt_path, "ckpt_path") if cfg.ckpt_path else None
     datamodule = build_datamodule(cfg)
     datamodule.setup("fit")  # a missing or corrupt dataset fails here, before any training
     module = build_module(cfg)
-    if cfg.ckpt_path:
-        check_resume_matches(load_checkpoint(cfg.ckpt_path), module.run_config, cfg.ckpt_path)
+    if ckpt is not None:
+        check_resume_matches(ckpt, module.run_config, cfg.ckpt_path)
+        del ckpt  # Lightning reads the file again in fit(); don't hold two copies
 
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = build_trainer(cfg, run_dir, list(extra_callbacks))
     log.info("run directory: %s", run_dir)
     failed = True
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        # weights_only=True also for Lightning's own read of the (already checked) resume checkpoint.
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
         failed = False
     finally:
         # Exactly one W&B run per job: close it here, also when training fails.

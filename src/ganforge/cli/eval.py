@@ -69,11 +69,12 @@ def _config(args: dict[str, Any], overrides: list[str]):
     try:
         if "samples" in args:
             return compose_config(overrides), None
-        from ganforge.checkpoints import load_checkpoint
-        from ganforge.families.base import CHECKPOINT_KEY
+        from ganforge.checkpoints import checkpoint_config, load_checkpoint
 
-        ckpt = load_checkpoint(args["ckpt"])
-        cfg = OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
+        ckpt = load_checkpoint(
+            args["ckpt"]
+        )  # refuses a stored config naming any target ganforge never writes
+        cfg = checkpoint_config(ckpt)
         # Eval settings: the run's own (or today's defaults for runs older than them), then overrides.
         from ganforge.config.schema import EvalConfig
 

@@ -53,12 +53,12 @@ def sample_checkpoint(
     """Generate ``n`` samples from a checkpoint (all of class ``label`` if given, for conditional models);
     returns (png path, tensor path)."""
     from ganforge.build import build_datamodule, build_module
-    from ganforge.checkpoints import load_checkpoint
+    from ganforge.checkpoints import checkpoint_config, load_checkpoint
     from ganforge.families.base import CHECKPOINT_KEY
     from ganforge.io import atomic_path
 
-    ckpt = load_checkpoint(ckpt_path)
-    cfg = OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
+    ckpt = load_checkpoint(ckpt_path)  # refuses a stored config naming any target ganforge never writes
+    cfg = checkpoint_config(ckpt)
     module = build_module(cfg)
     module.load_state_dict(ckpt["state_dict"])
     module.to(device)

@@ -9,23 +9,33 @@ import torch
 
 from ganforge.data.base import InMemoryDataModule
 from ganforge.errors import EvaluationError
+from ganforge.torch_files import UnreadableFile, load_weights_only
 
 FORMATS = "a folder of images, a .npy file or a .pt file (torch.save of one tensor)"
 
 
 def _read_tensor(path: Path) -> torch.Tensor:
-    try:
-        if path.suffix == ".npy":
+    if path.suffix == ".pt":
+        # weights_only=True: a foreign .pt holding pickled objects is refused, never run.
+        try:
+            value = load_weights_only(path)
+        except UnreadableFile as exc:
+            raise EvaluationError(
+                f"Cannot read samples from {path}: it {exc.why.reason}; give {FORMATS}."
+            ) from exc
+        if not isinstance(value, torch.Tensor):
+            raise EvaluationError(
+                f"Cannot read samples from {path}: it holds a {type(value).__name__}, not a tensor; "
+                f"give {FORMATS}."
+            )
+        return value
+    if path.suffix == ".npy":
+        try:
             return torch.from_numpy(np.load(path, allow_pickle=False))
-        if path.suffix == ".pt":
-            value = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(value, torch.Tensor):
-                raise ValueError(f"it holds a {type(value).__name__}, not a tensor")
-            return value
-    except Exception as exc:  # noqa: BLE001 - any read failure gets one clear message
-        raise EvaluationError(
-            f"Cannot read samples from {path} ({type(exc).__name__}: {exc}); give {FORMATS}."
-        ) from exc
+        except Exception as exc:  # noqa: BLE001 - any read failure gets one clear message
+            raise EvaluationError(
+                f"Cannot read samples from {path} ({type(exc).__name__}: {exc}); give {FORMATS}."
+            ) from exc
     raise EvaluationError(f"samples={path}: unknown format {path.suffix!r}; give {FORMATS}.")
 
 
