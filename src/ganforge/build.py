@@ -13,9 +13,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganforge.callbacks.checkpoint import PeriodicCheckpoint, RemoveStaleTemporaries
 from ganforge.callbacks.metrics import metric_callbacks
+from ganforge.callbacks.nonfinite import NonFiniteGuard
 from ganforge.callbacks.preemption import PreemptionCheckpoint, resolve_signal
 from ganforge.callbacks.run_record import RunRecord
 from ganforge.callbacks.sample_grid import SampleGrid
+from ganforge.callbacks.saturation import SaturationWarning
 from ganforge.callbacks.step_callback import MetricLogger, StepBudget
 from ganforge.checkpoint_io import AtomicCheckpointIO
 from ganforge.data.base import InMemoryDataModule
@@ -62,6 +64,9 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     t = cfg.trainer
     preemption = resolve_signal(t.preemption_signal)
     return [
+        # First: NaN/Inf is caught at a log step before anything logs, renders or saves it.
+        NonFiniteGuard(t.on_nonfinite, t.log_every_n_steps, t.max_steps),
+        SaturationWarning(t.log_every_n_steps),
         RemoveStaleTemporaries(run_dir),
         RunRecord(run_dir, resolved_container(cfg)),
         StepBudget(t.max_steps),

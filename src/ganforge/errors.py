@@ -22,3 +22,7 @@ class CheckpointError(GanforgeError):
 
 class EvaluationError(GanforgeError):
     """An evaluation cannot run as asked: unknown metric, missing evaluator or weights, bad samples."""
+
+
+class NonFiniteError(GanforgeError):
+    """Training produced a NaN or infinite loss or weight (it diverged)."""

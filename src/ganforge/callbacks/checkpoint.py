@@ -14,6 +14,7 @@ from typing import Any
 
 import lightning as L
 
+from ganforge.callbacks.nonfinite import checkpoint_allowed
 from ganforge.callbacks.step_callback import GeneratorStepCallback
 from ganforge.io import remove_stale_temporaries
 
@@ -27,6 +28,8 @@ class PeriodicCheckpoint(GeneratorStepCallback):
         self.dirpath = Path(dirpath)
 
     def on_generator_step(self, trainer: L.Trainer, pl_module: Any, step: int) -> None:
+        if not checkpoint_allowed(trainer, self.dirpath / LAST):
+            return  # non-finite weights: keep the last finite checkpoints as they are
         trainer.save_checkpoint(self.dirpath / f"step_{step:07d}.ckpt", weights_only=False)
         trainer.save_checkpoint(self.dirpath / LAST, weights_only=False)
 

@@ -14,6 +14,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from ganforge.callbacks.nonfinite import checkpoint_allowed
 from ganforge.callbacks.step_callback import GeneratorStepCallback
 from ganforge.errors import EvaluationError
 from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate, to_storage
@@ -93,7 +94,8 @@ class MetricsCallback(GeneratorStepCallback):
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4g}" for k, v in self.last.items()))
         if self.best_metric is not None:
             value = self.last[self.best_metric]
-            if self.best_value is None or value < self.best_value:
+            better = self.best_value is None or value < self.best_value
+            if better and checkpoint_allowed(trainer, self.checkpoint_dir / BEST):
                 self.best_value = value
                 trainer.save_checkpoint(self.checkpoint_dir / BEST, weights_only=False)
 

@@ -23,6 +23,7 @@ import lightning as L
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
 from ganforge.callbacks.checkpoint import LAST
+from ganforge.callbacks.nonfinite import checkpoint_allowed
 from ganforge.callbacks.step_callback import GeneratorStepCallback
 from ganforge.errors import ConfigError
 
@@ -76,7 +77,8 @@ class PreemptionCheckpoint(GeneratorStepCallback):
         if not trainer.strategy.reduce_boolean_decision(self.requested, all=False):
             return
         log.warning("%s: checkpoint at generator step %d, then stop", self.signum.name, step)
-        trainer.save_checkpoint(self.dirpath / LAST, weights_only=False)
+        if checkpoint_allowed(trainer, self.dirpath / LAST):  # else last.ckpt stays the last finite one
+            trainer.save_checkpoint(self.dirpath / LAST, weights_only=False)
         self.preempted_at = step
         trainer.should_stop = True
         command = requeue_command()

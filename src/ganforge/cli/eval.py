@@ -89,6 +89,7 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
     import torch
 
     from ganforge.build import build_datamodule, build_module
+    from ganforge.finite import check_finite_samples, check_finite_weights
     from ganforge.io import atomic_write_text
     from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate
     from ganforge.metrics.sample_files import load_samples
@@ -98,6 +99,11 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
     suite = MetricSuite(
         args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), args.get("device", "cpu")
     )
+    # Cheap checks of the input first: non-finite weights, unreadable/empty/NaN sample files.
+    if ckpt is not None:
+        check_finite_weights(ckpt["state_dict"], args["ckpt"])
+    else:
+        samples = load_samples(args["samples"], datamodule)
     suite.prepare()  # missing evaluator or weights fail here, before sampling
     record: dict[str, Any] = {}
     if ckpt is not None:
@@ -109,6 +115,7 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
         seed = int(args.get("seed", 0))
         start = time.perf_counter()
         samples = generate(module, suite.num_samples, seed)
+        check_finite_samples(samples, f"samples generated from {args['ckpt']}")
         record.update(
             checkpoint=str(Path(args["ckpt"]).resolve()),
             gen_step=int(ckpt[CHECKPOINT_KEY]["gen_step"]),
@@ -117,7 +124,6 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
         )
         out = Path(args.get("out") or Path(args["ckpt"]).resolve().parent.parent / "metrics.json")
     else:
-        samples = load_samples(args["samples"], datamodule)
         record["samples"] = str(Path(args["samples"]).resolve())
         src = Path(args["samples"]).expanduser()
         out = Path(args.get("out") or src.parent / f"{src.name.removesuffix(src.suffix)}.metrics.json")

@@ -55,9 +55,11 @@ def sample_checkpoint(
     from ganforge.build import build_datamodule, build_module
     from ganforge.checkpoints import checkpoint_config, load_checkpoint
     from ganforge.families.base import CHECKPOINT_KEY
+    from ganforge.finite import check_finite_weights
     from ganforge.io import atomic_path
 
     ckpt = load_checkpoint(ckpt_path)  # refuses a stored config naming any target ganforge never writes
+    check_finite_weights(ckpt["state_dict"], ckpt_path)
     cfg = checkpoint_config(ckpt)
     module = build_module(cfg)
     module.load_state_dict(ckpt["state_dict"])

@@ -168,6 +168,10 @@ class TrainerConfig:
     # Signal announcing preemption (SLURM's --signal): checkpoint at the next generator step, requeue the
     # SLURM job, stop. "auto" = SIGUSR1 when running as a SLURM job, none otherwise; null disables.
     preemption_signal: str | None = "auto"
+    # What a NaN/Inf loss does (ganforge.callbacks.nonfinite): stop (an error naming the step and the last
+    # finite checkpoint), skip_step (that update is not applied) or warn (log and go on). Checkpoints with
+    # non-finite weights are never written.
+    on_nonfinite: str = "stop"
 
 
 @dataclass

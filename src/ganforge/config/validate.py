@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganforge.callbacks.nonfinite import check_mode as check_nonfinite_mode
 from ganforge.distributed.strategy import UNSAFE_STRATEGY_STRINGS
 from ganforge.errors import ConfigError
 from ganforge.stabilizers import check_stabilizers
@@ -45,6 +46,7 @@ def validate(cfg: DictConfig) -> None:
     for key in ("max_steps", "log_every_n_steps", "sample_every_n_steps", "checkpoint_every_n_steps"):
         _positive(f"trainer.{key}", trainer[key])
     _positive("trainer.num_sample_images", trainer.num_sample_images)
+    check_nonfinite_mode(trainer.on_nonfinite)
     if str(hardware.precision) not in PRECISIONS:
         raise ConfigError(
             f"hardware.precision={hardware.precision!r} is unknown; allowed values: {list(PRECISIONS)}."

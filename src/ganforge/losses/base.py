@@ -23,6 +23,9 @@ class AdversarialLoss(ABC):
     critic: bool = False
     #: True when the loss has a real-sample target that one-sided label smoothing can move.
     supports_label_smoothing: bool = False
+    #: True when :meth:`readout` is D's probability that a sample is real (logit losses); a discriminator
+    #: stuck at ~1 on real and ~0 on fake samples has saturated (ganforge.callbacks.saturation).
+    readout_is_probability: bool = False
 
     def __init__(self, name: str | None = None, real_label_smoothing: float = 0.0):
         # ``name`` comes from the loss config; the class attribute is the default.

@@ -13,6 +13,7 @@ from ganforge.losses.base import AdversarialLoss
 
 class _LogisticLoss(AdversarialLoss):
     supports_label_smoothing = True
+    readout_is_probability = True
 
     def discriminator_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
         # -[t log D(x) + (1 - t) log(1 - D(x))] - log(1 - D(G(z))), t the (smoothed) real target.

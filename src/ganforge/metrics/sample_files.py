@@ -9,6 +9,7 @@ import torch
 
 from ganforge.data.base import InMemoryDataModule
 from ganforge.errors import EvaluationError
+from ganforge.finite import check_finite_samples
 from ganforge.torch_files import UnreadableFile, load_weights_only
 
 FORMATS = "a folder of images, a .npy file or a .pt file (torch.save of one tensor)"
@@ -78,6 +79,12 @@ def load_samples(path: str | Path, datamodule: InMemoryDataModule) -> torch.Tens
     if not path.is_file():
         raise EvaluationError(f"samples={path} does not exist; give {FORMATS}.")
     x = _read_tensor(path)
+    if x.dim() == 0 or len(x) == 0 or x.numel() == 0:
+        raise EvaluationError(
+            f"samples={path} holds no samples (a tensor of shape {list(x.shape)}); save the generated "
+            "samples as one tensor [N, ...] with N >= 1, e.g. what ganforge-sample writes."
+        )
+    check_finite_samples(x, f"samples={path}")
     if len(shape) == 3:
         return _images_to_storage(x, shape, path)
     if x.dim() != 2 or tuple(x.shape[1:]) != shape or not x.is_floating_point():
