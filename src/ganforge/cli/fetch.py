@@ -101,10 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--verify", action="store_true", help="check the fetched files instead of writing")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=fashion_mnist")
     args = parser.parse_args(argv)
+    from ganforge.config.hydra_errors import composition_errors
     from ganforge.config.params import load_config
 
     try:
-        cfg = load_config(args.params, args.overrides)
+        with composition_errors():
+            cfg = load_config(args.params, args.overrides)
         record = verify(cfg) if args.verify else fetch(cfg)
     except GanforgeError as exc:
         print(f"ganforge-fetch: error: {exc}", file=sys.stderr)
