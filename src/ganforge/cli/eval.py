@@ -47,6 +47,8 @@ def parse_args(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
 
         raise EvaluationError(f"Missing metrics=[...]. {describe()} {USAGE}")
     args["metrics"] = [str(m) for m in metrics]
+    if not isinstance(args.get("seed", 0), int) or isinstance(args.get("seed"), bool):
+        raise EvaluationError(f"seed={args['seed']!r} must be an integer. {USAGE}")
     if "ckpt" in args and any(not o.lstrip("+").startswith(("eval.", "paths.")) for o in overrides):
         raise EvaluationError(
             "With ckpt=, the data and model come from the checkpoint; only eval.* and paths.* overrides "
@@ -64,6 +66,7 @@ def _config(args: dict[str, Any], overrides: list[str]):
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from ganforge.config.hydra_errors import composition_message
     from ganforge.config.loading import compose_config
 
     try:
@@ -82,23 +85,37 @@ def _config(args: dict[str, Any], overrides: list[str]):
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([o.lstrip("+") for o in overrides]))
         return cfg, ckpt
     except (HydraException, OmegaConfBaseException) as exc:
-        raise EvaluationError(f"Invalid override(s) {overrides}: {exc}") from exc
+        raise EvaluationError(composition_message(exc)) from exc
+
+
+def _output_path(args: dict[str, Any]) -> Path:
+    """out=, else <run>/metrics.json for a checkpoint, else <samples>.metrics.json next to the samples."""
+    if args.get("out"):
+        return Path(args["out"]).expanduser()
+    if "ckpt" in args:
+        return Path(args["ckpt"]).resolve().parent.parent / "metrics.json"
+    src = Path(args["samples"]).expanduser()
+    return src.parent / f"{src.name.removesuffix(src.suffix)}.metrics.json"
 
 
 def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict[str, Any]]:
     import torch
 
     from ganforge.build import build_datamodule, build_module
+    from ganforge.cli.checks import resolve_device, writable_dir
     from ganforge.finite import check_finite_samples, check_finite_weights
     from ganforge.io import atomic_write_text
     from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate
     from ganforge.metrics.sample_files import load_samples
 
+    device = resolve_device(args.get("device", "cpu"))
     cfg, ckpt = _config(args, overrides)
+    out = _output_path(args)  # checked before any scoring
+    if out.is_dir():
+        raise EvaluationError(f"out={out} is a directory; give a file name, e.g. out={out / 'metrics.json'}.")
+    writable_dir(out.parent, "out", hint="Pass out=<file.json> in a folder you can write to.")
     datamodule = build_datamodule(cfg)
-    suite = MetricSuite(
-        args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), args.get("device", "cpu")
-    )
+    suite = MetricSuite(args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), device)
     # Cheap checks of the input first: non-finite weights, unreadable/empty/NaN sample files.
     if ckpt is not None:
         check_finite_weights(ckpt["state_dict"], args["ckpt"])
@@ -111,7 +128,7 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
 
         module = build_module(cfg)
         module.load_state_dict(ckpt["state_dict"])
-        module.to(args.get("device", "cpu"))
+        module.to(device)
         seed = int(args.get("seed", 0))
         start = time.perf_counter()
         samples = generate(module, suite.num_samples, seed)
@@ -122,11 +139,8 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
             seed=seed,
             sampling_seconds=time.perf_counter() - start,
         )
-        out = Path(args.get("out") or Path(args["ckpt"]).resolve().parent.parent / "metrics.json")
     else:
         record["samples"] = str(Path(args["samples"]).resolve())
-        src = Path(args["samples"]).expanduser()
-        out = Path(args.get("out") or src.parent / f"{src.name.removesuffix(src.suffix)}.metrics.json")
     start = time.perf_counter()
     with torch.inference_mode():
         metrics = suite.score(samples)

@@ -130,10 +130,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=fashion_mnist")
     args = parser.parse_args(argv)
+    from ganforge.config.hydra_errors import composition_errors
     from ganforge.config.params import load_config
 
     try:
-        cfg = load_config(args.params, args.overrides)
+        with composition_errors():
+            cfg = load_config(args.params, args.overrides)
         if args.archive:
             archive = fetch_archive(cfg, args.archive, check=args.verify, url=args.url)
         else:

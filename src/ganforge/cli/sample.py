@@ -36,6 +36,9 @@ def parse_args(argv: list[str]) -> dict:
     n = args.get("n", 64)
     if not isinstance(n, int) or n < 1:
         raise GanforgeError(f"n={n!r} must be a positive integer. {USAGE}")
+    seed = args.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise GanforgeError(f"seed={seed!r} must be an integer. {USAGE}")
     label = args.get("class")
     if label is not None and (not isinstance(label, int) or isinstance(label, bool)):
         raise GanforgeError(f"class={label!r} must be an integer class index. {USAGE}")
@@ -47,26 +50,29 @@ def sample_checkpoint(
     n: int,
     out: str | Path | None = None,
     seed: int = 0,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
     label: int | None = None,
 ) -> tuple[Path, Path]:
     """Generate ``n`` samples from a checkpoint (all of class ``label`` if given, for conditional models);
     returns (png path, tensor path)."""
     from ganforge.build import build_datamodule, build_module
     from ganforge.checkpoints import checkpoint_config, load_checkpoint
+    from ganforge.cli.checks import resolve_device, writable_dir
     from ganforge.families.base import CHECKPOINT_KEY
     from ganforge.finite import check_finite_weights
     from ganforge.io import atomic_path
 
+    device = resolve_device(device)
     ckpt = load_checkpoint(ckpt_path)  # refuses a stored config naming any target ganforge never writes
     check_finite_weights(ckpt["state_dict"], ckpt_path)
+    # Checked before sampling (the default lies next to the checkpoint's run, which exists by now).
+    out_dir = writable_dir(out if out else Path(ckpt_path).resolve().parent.parent / "generated", "out")
     cfg = checkpoint_config(ckpt)
     module = build_module(cfg)
     module.load_state_dict(ckpt["state_dict"])
     module.to(device)
     datamodule = build_datamodule(cfg)
     step = ckpt[CHECKPOINT_KEY]["gen_step"]
-    out_dir = Path(out) if out else Path(ckpt_path).resolve().parent.parent / "generated"
     stem = f"step_{step:07d}_n{n}_seed{seed}"
     z, labels = module.grid_inputs(n, seed)
     nrow = getattr(module, "grid_nrow", None)

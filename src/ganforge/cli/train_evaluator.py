@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import ConfigError, GanforgeError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,9 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from ganforge.build import build_datamodule, resolved_container
+    from ganforge.config.hydra_errors import composition_message
     from ganforge.config.loading import compose_config
-    from ganforge.metrics.train_classifier import train_classifier
 
     try:
         try:
@@ -32,7 +31,11 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 cfg = compose_config(argv)
         except (HydraException, OmegaConfBaseException) as exc:
-            raise GanforgeError(f"Invalid override(s) {argv}: {exc}") from exc
+            raise ConfigError(composition_message(exc)) from exc
+        # Imported once the config composes: a bad override fails without loading torch and Lightning.
+        from ganforge.build import build_datamodule, resolved_container
+        from ganforge.metrics.train_classifier import train_classifier
+
         ev = cfg.evaluator
         record = train_classifier(
             build_datamodule(cfg),

@@ -5,6 +5,8 @@ Each failure raises ConfigError naming the key, the value and what is allowed, b
 
 from __future__ import annotations
 
+import math
+
 from omegaconf import DictConfig, OmegaConf
 
 from ganforge.callbacks.nonfinite import check_mode as check_nonfinite_mode
@@ -17,8 +19,9 @@ ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
 
 
 def _positive(key: str, value: float, strict: bool = True) -> None:
-    if value is None or (value <= 0 if strict else value < 0):
-        raise ConfigError(f"{key}={value} must be {'> 0' if strict else '>= 0'}.")
+    # NaN compares False with everything, so `nan <= 0` would let it through; inf is no usable setting.
+    if value is None or not math.isfinite(value) or (value <= 0 if strict else value < 0):
+        raise ConfigError(f"{key}={value} must be {'> 0' if strict else '>= 0'} (a finite number).")
 
 
 def _check_optimizer(key: str, opt: DictConfig) -> None:
@@ -27,6 +30,9 @@ def _check_optimizer(key: str, opt: DictConfig) -> None:
         raise ConfigError(f"{key}.betas={list(opt.betas)} must be two numbers in [0, 1).")
     _positive(f"{key}.weight_decay", opt.weight_decay, strict=False)
     _positive(f"{key}.momentum", opt.momentum, strict=False)
+    _positive(f"{key}.eps", opt.eps)
+    if not 0.0 <= opt.alpha <= 1.0:
+        raise ConfigError(f"{key}.alpha={opt.alpha} (RMSprop smoothing) must be in [0, 1].")
     if opt.grad_clip_norm is not None:
         _positive(f"{key}.grad_clip_norm", opt.grad_clip_norm)
 
@@ -40,9 +46,19 @@ def validate(cfg: DictConfig) -> None:
     _positive("model.latent_dim", model.latent_dim)
     _check_optimizer("model.g_optimizer", model.g_optimizer)
     _check_optimizer("model.d_optimizer", model.d_optimizer)
+    for key, strict in (("clip_value", True), ("gp_weight", False)):  # WGAN, WGAN-GP
+        if key in model:
+            _positive(f"model.{key}", model[key], strict=strict)
+    smoothing = cfg.loss.get("real_label_smoothing", 0.0)
+    if not 0.0 <= smoothing < 1.0:
+        raise ConfigError(f"loss.real_label_smoothing={smoothing} must be in [0, 1) (0 disables it).")
     if model.ema_decay is not None and not 0.0 < model.ema_decay < 1.0:
         raise ConfigError(f"model.ema_decay={model.ema_decay} must be in (0, 1), or null to disable the EMA.")
     _positive("data.batch_size", data.batch_size)
+    if "image_size" in data:
+        _positive("data.image_size", data.image_size)
+    if any(int(size) < 1 for size in data.shape):
+        raise ConfigError(f"data.shape={list(data.shape)}: every size must be >= 1.")
     for key in ("max_steps", "log_every_n_steps", "sample_every_n_steps", "checkpoint_every_n_steps"):
         _positive(f"trainer.{key}", trainer[key])
     _positive("trainer.num_sample_images", trainer.num_sample_images)

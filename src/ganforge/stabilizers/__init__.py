@@ -9,6 +9,7 @@ smoothing (``loss.real_label_smoothing``) live where they act: the engine and th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
@@ -35,9 +36,9 @@ def stabilizer_options(cfg: Mapping[str, Any] | None) -> StabilizerOptions:
     cfg["diffaugment"] = list(cfg.get("diffaugment") or ())
     options = StabilizerOptions(**cfg)
     for key in ("minibatch_discrimination", "r1_gamma"):
-        if getattr(options, key) < 0:
-            value = getattr(options, key)
-            raise ConfigError(f"model.stabilizers.{key}={value} must be >= 0 (0 disables it).")
+        value = getattr(options, key)
+        if not 0 <= value < math.inf:  # also refuses NaN, which compares False with everything
+            raise ConfigError(f"model.stabilizers.{key}={value} must be >= 0 and finite (0 disables it).")
     for key in ("minibatch_discrimination_dim", "minibatch_std_group"):
         if getattr(options, key) < 1:
             raise ConfigError(f"model.stabilizers.{key}={getattr(options, key)} must be >= 1.")
