@@ -129,10 +129,10 @@ CASES = [
     _c("train-cifar-corrupt-cache", T, (*TINY, "data=cifar10", "paths.data_dir={corrupt_cifar}"),
        r"cifar-10-batches-py fails torchvision's MD5 check"),
     # ---------------------------------------------------------------- IO
-    _c("train-output-dir-unwritable", T, (*TINY, "paths.output_dir=/proc/ganforge"), r"Cannot create the "
-       r"run directory \(No such file or directory: /proc/ganforge.*paths\.output_dir", subprocess=True),
-    _c("train-output-dir-is-file", T, (*TINY, "paths.output_dir={a_file}/out"), r"Cannot create the run "
-       r"directory \(.*a_file is a file, not a directory\)"),
+    _c("train-output-dir-unwritable", T, (*TINY, "paths.output_dir=/proc/ganforge"), r"Cannot create (a|the) "
+       r"run directory .*(/proc/ganforge).*No such file or directory.*paths\.output_dir", subprocess=True),
+    _c("train-output-dir-is-file", T, (*TINY, "paths.output_dir={a_file}/out"), r"Cannot create (a|the) run "
+       r"directory .*a_file.*paths\.output_dir"),
     # ---------------------------------------------------------------- checkpoints (resume)
     _c("train-ckpt-missing", T, (*TINY, "ckpt_path={tmp}/run/checkpoints/nope.ckpt"),
        r"nope\.ckpt does not exist"),
@@ -150,7 +150,7 @@ CASES = [
     _c("sample-seed-text", S, "ckpt=x.ckpt seed=abc", r"seed='abc' must be an integer"),
     _c("sample-class-text", S, "ckpt=x.ckpt class=cat", r"class='cat' must be an integer class index"),
     _c("sample-ckpt-missing", S, "ckpt={tmp}/nope.ckpt", r"nope\.ckpt does not exist"),
-    _c("sample-ckpt-empty", S, "ckpt={empty_ckpt}", r"empty\.ckpt cannot be read.*truncated, corrupt"),
+    _c("sample-ckpt-empty", S, "ckpt={empty_ckpt}", r"empty\.ckpt is empty \(0 bytes\)"),
     _c("sample-ckpt-foreign", S, "ckpt={foreign_ckpt}", r"not a ganforge checkpoint"),
     _c("sample-ckpt-directory", S, "ckpt={ckpt_dir}", r"is a directory"),
     _c("sample-ckpt-random-bytes", S, "ckpt={random_ckpt}", NOT_A_CHECKPOINT),
@@ -205,7 +205,7 @@ CASES = [
     _c("eval-samples-unreadable", E, f"samples={{random_samples}} {SAMPLES}", r"Cannot read samples from"),
     _c("eval-samples-wrong-shape", E, f"samples={{flat_samples}} {SAMPLES}", r"has shape \[10, 5\]; "
        r"images must be \[N, C, H, W\]"),
-    _c("eval-samples-wrong-dtype", E, f"samples={{int_samples}} {SAMPLES}", r"holds floats in \[0, 255\]; "
+    _c("eval-samples-wrong-dtype", E, f"samples={{int_samples}} {SAMPLES}", r"holds floats in \[\d+, \d+\]; "
        r"float images are read as model space"),
     _c("eval-samples-too-few", E, f"samples={{uint8_samples}} {SAMPLES.replace('fid10_', 'fid1k_')}",
        r"20 samples given, but fid1k_classifier needs 1000"),

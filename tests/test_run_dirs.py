@@ -166,7 +166,7 @@ def test_unreadable_checkpoints_are_refused_before_a_directory_is_chosen(tmp_pat
     (tmp_path / "garbage.ckpt").write_bytes(os.urandom(4096))
     for name, message in {
         "foreign.ckpt": "not a ganforge checkpoint",
-        "garbage.ckpt": "cannot be read",
+        "garbage.ckpt": "is not a ganforge checkpoint",
     }.items():
         cfg = hydra_config(tmp_path, *TINY, f"ckpt_path={tmp_path / name}")
         with pytest.raises(rundirs.RefusedBeforeRun, match=message):

@@ -121,7 +121,7 @@ def checked_resume_dir(ckpt_path: str, root: DictConfig) -> Path | None:
     from ganforge.checkpoints import RESUME_MUST_MATCH, check_resume_matches, load_checkpoint
 
     try:
-        ckpt = load_checkpoint(ckpt_path)
+        ckpt = load_checkpoint(ckpt_path, "ckpt_path")
         requested = {
             section: OmegaConf.to_container(root[section], resolve=True, enum_to_str=True)
             for section in RESUME_MUST_MATCH
