@@ -108,6 +108,13 @@ class TwoPhaseTranslation(AdversarialModule):
         save_panels({"input": inputs["a"], "translated": samples, "reconstructed": back}, path)
 
 
+class GeneratorOnly(TwoPhaseTranslation):
+    """No discriminator side at all (an MSE-only model such as SRResNet): one phase with k = 0."""
+
+    def phases(self):
+        return (Phase("cycle", d_steps=0 if self.switch_step else None),)
+
+
 def state(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
@@ -251,6 +258,17 @@ def test_resume_inside_either_phase_is_bit_identical(run, tmp_path):
             assert sa.keys() == sb.keys() and all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sa)
         entered = {2: [("pretrain", 2), ("adversarial", 0)], 5: [("adversarial", 2)]}[step]
         assert resumed["module"].entered == entered, "a resume enters its phase mid-way"
+
+
+def test_a_family_without_discriminator_trains_its_generators_only(run):
+    no_d = ["model._target_=test_engine.GeneratorOnly", "model.discriminator=null", "trainer.max_steps=2"]
+    summary = train_family(run, *no_d)
+    assert [type(o.optimizer) for o in [summary["module"].optimizers()]] == [torch.optim.Adam]
+    assert set(summary["metrics"]) == {"loss/cycle", "loss/g", "lr/g"}
+    with pytest.raises(
+        ConfigError, match="no discriminator network, so every training phase needs d_steps=0"
+    ):
+        train_family(run, *no_d, "model.switch_step=0")
 
 
 def test_family_reading_fields_the_data_lacks_fails_before_training(run):

@@ -107,7 +107,7 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
     if module is not None:
         from ganforge.families.base import CHECKPOINT_KEY
 
-        module.load_state_dict(ckpt["state_dict"])
+        module.load_trained(ckpt)
         module.to(args.get("device", "cpu"))
         seed = int(args.get("seed", 0))
         start = time.perf_counter()

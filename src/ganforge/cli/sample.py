@@ -63,7 +63,7 @@ def sample_checkpoint(
     ckpt = load_checkpoint(ckpt_path)
     cfg = OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
     module = build_module(cfg)
-    module.load_state_dict(ckpt["state_dict"])
+    module.load_trained(ckpt)
     module.to(device)
     datamodule = build_datamodule(cfg)
     module.bind_data(datamodule)

@@ -33,31 +33,29 @@ import lightning as L
 import torch
 from torch import nn
 
-from ganforge.errors import CheckpointError, ConfigError
+from ganforge.errors import ConfigError
+from ganforge.families.adversarial import AdversarialTerms
 from ganforge.families.optim import build_optimizer, build_scheduler
 from ganforge.families.phases import Phase, PhaseSchedule, PhaseState
+from ganforge.families.resume import CHECKPOINT_KEY, ResumeState
 from ganforge.families.sides import (
     DISCRIMINATOR,
     GENERATOR,
     NetworksSpec,
     Side,
-    has_spectral_norm,
     make_ema,
     named_networks,
 )
 from ganforge.losses.base import AdversarialLoss
-from ganforge.losses.feature_matching import feature_matching_loss
-from ganforge.losses.penalties import Regularizer
-from ganforge.rng import capture_rng_state, restore_rng_state
-from ganforge.stabilizers import Stabilizers
 
-CHECKPOINT_KEY = "ganforge"
+__all__ = ["CHECKPOINT_KEY", "AdversarialModule", "Batch", "Phase", "PhaseState"]
+
 Batch = Mapping[str, torch.Tensor]
 Objective = Callable[[Batch], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 log = logging.getLogger(__name__)
 
 
-class AdversarialModule(L.LightningModule):
+class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
     #: How the family keeps D Lipschitz by itself (e.g. "weight clipping"), or None. Losses that treat D
     #: as a critic (``loss.critic``) need one, or spectral normalisation in D.
     lipschitz_constraint: str | None = None
@@ -116,19 +114,7 @@ class AdversarialModule(L.LightningModule):
         self._phase_index: int | None = None
         self._frozen: set[str] = set()
         self.active_optimizer: Any = None  # the optimizer whose network the next backward updates
-        self.stabilizers = Stabilizers(stabilizers)
-        for net_name, net in self.sides[DISCRIMINATOR].networks.items():
-            self.stabilizers.install(net)
-            if self.stabilizers.feature_matching and not hasattr(net, "features"):
-                raise ConfigError(
-                    "model.stabilizers.feature_matching=true needs a discriminator exposing features(x) "
-                    "(see ganforge.networks.discriminator.FeatureDiscriminator); "
-                    f"{net_name} ({type(net).__name__}) has none."
-                )
-        self.regularizers: list[Regularizer] = []
-        for regularizer in self.stabilizers.regularizers():
-            self.add_regularizer(regularizer)
-        self.check_loss()
+        self.install_stabilizers(stabilizers)
 
     def _register_network(self, name: str, net: nn.Module | None) -> None:
         if name in self._modules or name in self.__dict__ or hasattr(type(self), name):
@@ -137,26 +123,6 @@ class AdversarialModule(L.LightningModule):
                 "itself); rename it."
             )
         setattr(self, name, net)
-
-    def add_regularizer(self, regularizer: Regularizer) -> None:
-        """Add a penalty to the discriminator's objective (gradient penalty, R1, ...)."""
-        for net in self.sides[DISCRIMINATOR].networks.values():
-            regularizer.check_discriminator(net)
-        self.regularizers.append(regularizer)
-
-    def check_loss(self) -> None:
-        """Refuse a loss this family cannot train with (raise ConfigError naming the fix)."""
-        nets = self.sides[DISCRIMINATOR].networks.values()
-        if self.loss.critic and not (
-            self.lipschitz_constraint or (nets and all(map(has_spectral_norm, nets)))
-        ):
-            raise ConfigError(
-                f"loss={self.loss.name} treats the discriminator as a critic whose raw output estimates "
-                "the Wasserstein distance, which is only meaningful for a Lipschitz critic, and "
-                f"model={self.name} does not constrain it (its critic would grow without bound). Use "
-                "model=wgan (weight clipping) or model=wgan_gp (gradient penalty), set "
-                "model.stabilizers.spectral_norm=true, or choose loss=hinge, least_squares or non_saturating."
-            )
 
     # ----------------------------------------------------------------- networks
     def networks(self) -> dict[str, nn.Module]:
@@ -199,6 +165,14 @@ class AdversarialModule(L.LightningModule):
             )
         self.phase_schedule  # noqa: B018 - an invalid phase declaration fails here, before training
 
+    def load_trained(self, checkpoint: Mapping[str, Any]) -> None:
+        """Weights and position of a checkpoint, for sampling outside training (ganforge-sample, -eval):
+        the phase the run was in is entered, so phase-dependent sampling (a resolution, an alpha) holds."""
+        self.load_state_dict(checkpoint["state_dict"])
+        state = checkpoint[CHECKPOINT_KEY]
+        self.gen_step, self.d_updates_in_cycle = int(state["gen_step"]), int(state["d_updates_in_cycle"])
+        self._enter_phase(self.phase, announce=False)
+
     # ----------------------------------------------------------------- family hooks: training
     def discriminator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The discriminator side's loss on one batch and what to log (with ``loss/d``)."""
@@ -239,64 +213,30 @@ class AdversarialModule(L.LightningModule):
         panels instead (ganforge.data.render.save_panels: input | output | ...)."""
         datamodule.render(samples, path, nrow=nrow or self.grid_nrow)
 
-    # ----------------------------------------------------------------- adversarial loss pieces
-    def discriminator_terms(
-        self,
-        real: torch.Tensor,
-        fake: torch.Tensor,
-        discriminate: Callable[[torch.Tensor], torch.Tensor],
-        prefix: str = "",
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """One discriminator's adversarial loss on (real, fake) with the stabilisers' augmentation and
-        regularisers, and its readouts (``<prefix>d/real``, ``<prefix>d/fake``, ``<prefix>penalty/*``)."""
-        real, fake = self.stabilizers.augment(real), self.stabilizers.augment(fake)
-        real_out = discriminate(real)
-        fake_out = discriminate(fake)
-        loss = self.loss.discriminator_loss(real_out, fake_out)
-        metrics = {
-            f"{prefix}d/real": self.loss.readout(real_out.detach()).mean(),
-            f"{prefix}d/fake": self.loss.readout(fake_out.detach()).mean(),
-        }
-        for regularizer in self.regularizers:
-            penalty = regularizer(discriminate, real, fake)
-            metrics[f"{prefix}penalty/{regularizer.name}"] = penalty.detach()
-            loss = loss + penalty
-        return loss, metrics
-
-    def generator_terms(
-        self,
-        fake: torch.Tensor,
-        discriminate: Callable[[torch.Tensor], torch.Tensor],
-        real: torch.Tensor | None = None,
-        features: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    ) -> torch.Tensor:
-        """The generator's adversarial loss for ``fake`` (augmented as D sees it); with feature matching
-        on, the distance of D's mean ``features`` on ``real`` and on ``fake`` instead."""
-        fake = self.stabilizers.augment(fake)
-        if self.stabilizers.feature_matching:
-            if real is None or features is None:
-                raise ConfigError(f"model={self.name} does not support model.stabilizers.feature_matching.")
-            return feature_matching_loss(features(self.stabilizers.augment(real)), features(fake))
-        return self.loss.generator_loss(discriminate(fake))
-
     # ----------------------------------------------------------------- phases
     @cached_property
     def phase_schedule(self) -> PhaseSchedule:
-        return PhaseSchedule(self.phases(), self.d_steps, self.networks())
+        schedule = PhaseSchedule(self.phases(), self.d_steps, self.networks())
+        if not self.sides[DISCRIMINATOR].networks and any(schedule.d_steps(p) for p in schedule.phases):
+            raise ConfigError(
+                f"model={self.name} has no discriminator network, so every training phase needs d_steps=0 "
+                f"(no discriminator update); got {[(p.name, schedule.d_steps(p)) for p in schedule.phases]}."
+            )
+        return schedule
 
     @property
     def phase(self) -> PhaseState:
         """Where training stands in the phase schedule (a function of the step counters)."""
         return self.phase_schedule.at(self.gen_step, self.d_updates_in_cycle)
 
-    def _enter_phase(self, state: PhaseState) -> None:
+    def _enter_phase(self, state: PhaseState, announce: bool = True) -> None:
         frozen = set(state.phase.frozen)
         for name, net in self.networks().items():
             if (name in frozen) != (name in self._frozen):
                 net.requires_grad_(name not in frozen)  # the side's optimizer skips grad-less params
         self._frozen = frozen
         self._phase_index = state.index
-        if len(self.phase_schedule) > 1:
+        if announce and len(self.phase_schedule) > 1:
             log.info(
                 "training phase %d/%d %r from generator step %d (k=%d%s)",
                 state.index + 1,
@@ -347,11 +287,6 @@ class AdversarialModule(L.LightningModule):
         opts = self.side_optimizers()
         d_metrics: dict[str, torch.Tensor] = {}
         if state.d_steps:
-            if DISCRIMINATOR not in opts:
-                raise ConfigError(
-                    f"Training phase {state.name!r} of model={self.name} has k={state.d_steps} "
-                    "discriminator updates, but the family has no discriminator network."
-                )
             d_metrics = self._update(opts[DISCRIMINATOR], self.discriminator_objective, batch)
             self.after_discriminator_update()
             self.d_updates_in_cycle += 1
@@ -401,44 +336,3 @@ class AdversarialModule(L.LightningModule):
         # its own noise, or all processes would train on the same fake batch.
         if self.trainer is not None and self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.trainer.global_rank)
-
-    # ----------------------------------------------------------------- checkpoint state
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        rng = capture_rng_state()
-        if self.trainer is not None and self.trainer.world_size > 1:
-            # Only rank 0 writes the file: gather every process's noise RNG so a resume continues each.
-            rng["torch_per_rank"] = self._gather_rng(torch.get_rng_state())
-            if self.device.type == "cuda":
-                rng["cuda_per_rank"] = self._gather_rng(torch.cuda.get_rng_state(self.device))
-        checkpoint[CHECKPOINT_KEY] = {
-            "gen_step": self.gen_step,
-            "d_updates_in_cycle": self.d_updates_in_cycle,
-            "phase": self.phase.record(),
-            "rng": rng,
-            "config": self.run_config,
-        }
-
-    def _gather_rng(self, state: torch.Tensor) -> torch.Tensor:
-        return self.all_gather(state.to(self.device)).cpu()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint[CHECKPOINT_KEY]
-        self.gen_step = int(state["gen_step"])
-        self.d_updates_in_cycle = int(state["d_updates_in_cycle"])
-        saved = state.get("phase")  # absent in checkpoints written before training phases existed
-        if saved is not None and saved != self.phase.record():
-            raise CheckpointError(
-                f"The checkpoint was written in training phase {saved}, but model={self.name}'s phase "
-                f"schedule puts generator step {self.gen_step} in {self.phase.record()}. Resume with the "
-                "phase settings of the original run."
-            )
-        rng = state["rng"]
-        restore_rng_state(rng)
-        if self.trainer is not None and self.trainer.world_size > 1:
-            rank, world = self.trainer.global_rank, self.trainer.world_size
-            if len(rng.get("torch_per_rank", ())) == world:
-                torch.set_rng_state(rng["torch_per_rank"][rank].clone())  # a row view fails set_state
-                if "cuda_per_rank" in rng and self.device.type == "cuda":
-                    torch.cuda.set_rng_state(rng["cuda_per_rank"][rank].clone(), self.device)
-            else:  # saved with another number of processes: a fresh, distinct stream per rank
-                torch.manual_seed(torch.initial_seed() + 7919 * self.gen_step + rank)
