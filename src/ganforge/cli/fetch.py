@@ -3,12 +3,18 @@
     ganforge-fetch data=fashion_mnist            # compose conf/ with Hydra overrides
     python -m ganforge.cli.fetch --params params.yaml          # the DVC `fetch` stage
     python -m ganforge.cli.fetch --params params.yaml --verify # does the data still match?
+    ganforge-fetch --archive horse2zebra         # a CycleGAN authors' archive into data/cyclegan/
 
 Writes ``train.pt`` and ``test.pt`` ({"samples", "labels"} exactly as training loads them) and
 ``checksums.json`` (SHA-256 of each split's content). Datasets that download (mnist, cifar10) are
 downloaded into ``paths.data_dir`` on the way. ``--verify`` reloads the splits from their source and fails
 with a DatasetError when they no longer match the recorded checksums (the DVC ``train`` stage runs it, so
 a pipeline never trains on data other than the data it fetched).
+
+``--archive NAME`` downloads one of the CycleGAN authors' unpaired archives (horse2zebra, monet2photo,
+summer2winter_yosemite, apple2orange, ...) into ``paths.data_dir/cyclegan/NAME``, recording the archive's
+SHA-256 (``source.sha256``) and every extracted image's (``manifest.json``); with ``--verify`` it checks the
+extracted images against that manifest.
 """
 
 from __future__ import annotations
@@ -95,20 +101,54 @@ def verify(cfg) -> dict:
     return record
 
 
+def fetch_archive(cfg, name: str, check: bool = False, url: str | None = None) -> dict:
+    """Download (with ``check``: verify) a CycleGAN archive under ``paths.data_dir``; returns the record."""
+    from ganforge.data import unpaired_sources as up
+
+    if check:
+        folder = up.archive_dir(cfg.paths.data_dir, name)
+        if not folder.is_dir():
+            raise DatasetError(f"{folder} is missing: fetch it first with ganforge-fetch --archive {name}.")
+    else:
+        folder = up.download_cyclegan_dataset(name, cfg.paths.data_dir, url=url)
+    for split in SPLITS:
+        up.verify_archive(folder, split)
+    manifest = up.read_manifest(folder)
+    counts = {
+        f"{s}{d}": sum(k.startswith(f"{s}{d}/") for k in manifest["files"]) for s in SPLITS for d in "AB"
+    }
+    return {"folder": folder, "sha256": manifest["archive_sha256"], "counts": counts}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ganforge-fetch", description=__doc__.split("\n")[0])
     parser.add_argument("--params", help="read this composed config (DVC's params.yaml) instead of conf/")
     parser.add_argument("--verify", action="store_true", help="check the fetched files instead of writing")
+    parser.add_argument("--archive", metavar="NAME", help="download a CycleGAN archive, e.g. horse2zebra")
+    parser.add_argument(
+        "--url", help="with --archive: download from here (a mirror, or file:///.../NAME.zip)"
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=fashion_mnist")
     args = parser.parse_args(argv)
     from ganforge.config.params import load_config
 
     try:
         cfg = load_config(args.params, args.overrides)
-        record = verify(cfg) if args.verify else fetch(cfg)
+        if args.archive:
+            archive = fetch_archive(cfg, args.archive, check=args.verify, url=args.url)
+        else:
+            record = verify(cfg) if args.verify else fetch(cfg)
     except GanforgeError as exc:
         print(f"ganforge-fetch: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    if args.archive:
+        counts = ", ".join(f"{k}: {v}" for k, v in archive["counts"].items())
+        verb = "verified" if args.verify else "fetched"
+        print(
+            f"ganforge-fetch: {verb} {args.archive} ({counts}; archive SHA-256 {archive['sha256']}) "
+            f"in {archive['folder']}"
+        )
+        return
     sizes = ", ".join(f"{s}: {v['num_samples']}" for s, v in record["splits"].items())
     verb = "verified" if args.verify else "fetched"
     print(f"ganforge-fetch: {verb} {record['dataset']} ({sizes}) in {dataset_dir(cfg)}")
