@@ -33,6 +33,7 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
     datamodule = build_datamodule(cfg)
     datamodule.setup("fit")  # a missing or corrupt dataset fails here, before any training
     module = build_module(cfg)
+    module.bind_data(datamodule)  # fields the family reads must exist; phases are checked here too
     if ckpt is not None:
         check_resume_matches(ckpt, module.run_config, cfg.ckpt_path)
         del ckpt  # Lightning reads the file again in fit(); don't hold two copies

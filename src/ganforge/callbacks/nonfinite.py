@@ -30,6 +30,7 @@ import torch
 
 from ganforge.callbacks.step_callback import GeneratorStepCallback
 from ganforge.errors import ConfigError, NonFiniteError
+from ganforge.families.sides import GENERATOR
 from ganforge.finite import nonfinite_names
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class NonFiniteGuard(GeneratorStepCallback):
         raw = getattr(optimizer, "optimizer", optimizer)
         if id(raw) not in self._network:
             first = raw.param_groups[0]["params"][0]
-            in_g = any(first is p for p in pl_module.generator.parameters())
+            in_g = any(first is p for p in pl_module.sides[GENERATOR].parameters())
             self._network[id(raw)] = 1 if in_g else 0
         return self._network[id(raw)]
 
@@ -257,9 +258,9 @@ class NonFiniteGuard(GeneratorStepCallback):
 
 
 def _networks(names: list[str]) -> str:
-    # "generator." is no substring of "generator_ema." nor of "discriminator.".
-    nets = ("generator", "generator_ema", "discriminator")
-    return " and ".join(n for n in nets if any(f"{n}." in k for k in names)) or "the model"
+    """The networks (top-level state_dict prefixes: generator, g_ab, d_a, ...) the keys belong to."""
+    nets = sorted({k.split(".", 1)[0] for k in names if "." in k})
+    return " and ".join(nets) or "the model"
 
 
 def checkpoint_allowed(trainer: L.Trainer, path: str | Path) -> bool:

@@ -115,23 +115,26 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
         raise EvaluationError(f"out={out} is a directory; give a file name, e.g. out={out / 'metrics.json'}.")
     writable_dir(out.parent, "out", hint="Pass out=<file.json> in a folder you can write to.")
     datamodule = build_datamodule(cfg)
-    suite = MetricSuite(args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), device)
-    # Cheap checks of the input first: non-finite weights, unreadable/empty/NaN sample files.
+    module = None
     if ckpt is not None:
+        # Cheap checks of the input first: non-finite weights, unreadable/empty/NaN sample files.
         check_finite_weights(ckpt["state_dict"], args["ckpt"])
+        module = build_module(cfg)
+        module.bind_data(datamodule)
     else:
         samples = load_samples(args["samples"], datamodule)
+    field = module.sample_field if module is not None else None
+    suite = MetricSuite(args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), device, field)
     suite.prepare()  # missing evaluator or weights fail here, before sampling
     record: dict[str, Any] = {}
-    if ckpt is not None:
+    if module is not None:
         from ganforge.families.base import CHECKPOINT_KEY
 
-        module = build_module(cfg)
-        module.load_state_dict(ckpt["state_dict"])
+        module.load_trained(ckpt)
         module.to(device)
         seed = int(args.get("seed", 0))
         start = time.perf_counter()
-        samples = generate(module, suite.num_samples, seed)
+        samples = generate(module, suite.num_samples, seed, datamodule)
         check_finite_samples(samples, f"samples generated from {args['ckpt']}")
         record.update(
             checkpoint=str(Path(args["ckpt"]).resolve()),
