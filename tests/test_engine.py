@@ -35,6 +35,12 @@ FAMILY = [SEARCH_PATH, "model=two_phase", "data=two_domains", "loss=least_square
 FIXTURES = TESTS / "data" / "engine_v1"
 
 
+@pytest.fixture(autouse=True)
+def trust_test_configs(monkeypatch):
+    """The test family lives outside ganforge's conf/: trust its configs as a user trusts their own."""
+    monkeypatch.setenv("GANFORGE_TRUSTED_CONF", str(TESTS / "configs"))
+
+
 # ----------------------------------------------------------------------------- the test-only family
 def two_domains(root, split: str, sizes: tuple[int, int] = (40, 28)) -> dict[str, torch.Tensor]:
     """Unpaired uint8 4x4 images: domain a bright on the left, b on the right; pixel 0 = index."""

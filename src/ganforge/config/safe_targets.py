@@ -12,12 +12,17 @@ and in the schema registered in Hydra's ConfigStore, so a family, network, loss 
 accepted, both constructors that do nothing but build an object: lr schedulers (a class of
 ``torch.optim.lr_scheduler`` that subclasses ``LRScheduler``, checked on the object, not on the name) and
 ``LIBRARY_TARGETS``.
+
+Configs of one's own outside ganforge (a family in another package, reached with ``hydra.searchpath``) are
+trusted only when the user says so: ``GANFORGE_TRUSTED_CONF=<dir>[:<dir>...]`` adds every ``_target_``
+named in those directories' YAML files.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,7 @@ SCHEDULER_MODULE = "torch.optim.lr_scheduler"
 # Library classes ganforge's own conf/ names (conf/logger/tensorboard.yaml). A test fails when conf/ gains
 # another non-ganforge target, so each addition here is a reviewed decision.
 LIBRARY_TARGETS = frozenset({"lightning.pytorch.loggers.TensorBoardLogger"})
+TRUSTED_CONF_ENV = "GANFORGE_TRUSTED_CONF"
 # Config values a resolved ganforge config holds (OmegaConf containers of these, nothing else).
 PLAIN_VALUES = (str, int, float, bool, type(None))
 ALLOWED_DESCRIPTION = (
@@ -97,8 +103,21 @@ def is_scheduler_class(target: str) -> bool:
     return inspect.isclass(obj) and issubclass(obj, torch.optim.lr_scheduler.LRScheduler)
 
 
+@functools.cache
+def _trusted_targets(dirs: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(t for d in dirs if Path(d).is_dir() for t in conf_targets(Path(d)))
+
+
+def trusted_targets() -> frozenset[str]:
+    """Targets of the user's own config directories named in ``GANFORGE_TRUSTED_CONF``."""
+    dirs = tuple(d for d in os.environ.get(TRUSTED_CONF_ENV, "").split(os.pathsep) if d)
+    return _trusted_targets(dirs)
+
+
 def is_allowed_target(target: Any, conf_dir: Path = CONF_DIR) -> bool:
-    return isinstance(target, str) and (target in allowed_targets(conf_dir) or is_scheduler_class(target))
+    return isinstance(target, str) and (
+        target in allowed_targets(conf_dir) or is_scheduler_class(target) or target in trusted_targets()
+    )
 
 
 def _join(path: str, key: Any) -> str:
