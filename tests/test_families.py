@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganforge.build import build_module
+from ganforge.build import build_datamodule, build_module
 from ganforge.errors import ConfigError
 from ganforge.stabilizers.minibatch import MinibatchDiscrimination, MinibatchStdDev
 
@@ -156,9 +156,10 @@ def test_stabilizers_train(run, name):
 def test_feature_matching_replaces_the_generator_loss(compose):
     cfg = compose("experiment=toy_gan", *TINY_MLP, "model.stabilizers.feature_matching=true")
     module = build_module(cfg)
+    module.bind_data(build_datamodule(cfg))  # the points' batch field is "point"
     real = torch.randn(16, 2)
     torch.manual_seed(0)
-    loss, _ = module.generator_objective(real, None)
+    loss, _ = module.generator_objective({"point": real, "label": torch.zeros(16, dtype=torch.long)})
     torch.manual_seed(0)
     fake = module.generate(module.sample_noise(16), None)
     f_real, f_fake = module.discriminator.features(real), module.discriminator.features(fake)

@@ -17,7 +17,7 @@ from ganforge.callbacks.preemption import PreemptionCheckpoint, resolve_signal
 from ganforge.callbacks.run_record import RunRecord
 from ganforge.callbacks.sample_grid import SampleGrid
 from ganforge.callbacks.step_callback import MetricLogger, StepBudget
-from ganforge.data.base import InMemoryDataModule
+from ganforge.data.base import FieldDataModule
 from ganforge.distributed.precision import precision_arguments
 from ganforge.distributed.replicas import ReplicaConsistencyCheck
 from ganforge.errors import GanforgeError
@@ -41,7 +41,7 @@ def resolved_container(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # type: ignore[return-value]
 
 
-def build_datamodule(cfg: DictConfig) -> InMemoryDataModule:
+def build_datamodule(cfg: DictConfig) -> FieldDataModule:
     return instantiate(cfg.data)
 
 

@@ -31,6 +31,7 @@ def train(cfg: DictConfig, run_dir: str | Path, extra_callbacks: list[L.Callback
     datamodule = build_datamodule(cfg)
     datamodule.setup("fit")  # a missing or corrupt dataset fails here, before any training
     module = build_module(cfg)
+    module.bind_data(datamodule)  # fields the family reads must exist; phases are checked here too
     if cfg.ckpt_path:
         check_resume_matches(load_checkpoint(cfg.ckpt_path), module.run_config, cfg.ckpt_path)
 

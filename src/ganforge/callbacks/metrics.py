@@ -15,8 +15,9 @@ import lightning as L
 import torch
 
 from ganforge.callbacks.step_callback import GeneratorStepCallback
+from ganforge.data.base import take
 from ganforge.errors import EvaluationError
-from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate, to_storage
+from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate, sample_in_chunks, to_storage
 from ganforge.metrics.registry import parse_metrics
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,10 @@ class MetricsCallback(GeneratorStepCallback):
     def setup(self, trainer: L.Trainer, pl_module: Any, stage: str) -> None:
         # Fail before training, not at the first evaluation: evaluator and real features load now.
         if self._suite is None:
-            self._suite = MetricSuite(self.names, trainer.datamodule, self.settings)
+            pl_module.bind_data(trainer.datamodule)
+            self._suite = MetricSuite(
+                self.names, trainer.datamodule, self.settings, field=pl_module.sample_field
+            )
             self._suite.prepare()
 
     def _samples(self, trainer: L.Trainer, pl_module: Any) -> torch.Tensor:
@@ -71,14 +75,14 @@ class MetricsCallback(GeneratorStepCallback):
         """
         n, world, rank = self._suite.num_samples, trainer.world_size, trainer.global_rank
         if world == 1:
-            return to_storage(generate(pl_module, n, self.settings.seed))
+            return to_storage(generate(pl_module, n, self.settings.seed, trainer.datamodule))
         sync_buffers = getattr(trainer.strategy, "sync_buffers", None)
         if callable(sync_buffers):
             sync_buffers()  # eval-mode BatchNorm must use the same running statistics on every rank
-        z, labels = pl_module.grid_inputs(n, self.settings.seed)
+        inputs = pl_module.sampling_inputs(n, self.settings.seed, trainer.datamodule)
         share = -(-n // world)
         idx = torch.arange(rank, share * world, world).clamp(max=n - 1)  # equal shares: pad with a repeat
-        local = to_storage(pl_module.sample(z[idx], None if labels is None else labels[idx]).cpu())
+        local = to_storage(sample_in_chunks(pl_module, take(inputs, idx)))
         gathered = pl_module.all_gather(local.to(pl_module.device)).cpu()  # [world, share, ...]
         return gathered.transpose(0, 1).reshape(-1, *local.shape[1:])[:n]
 

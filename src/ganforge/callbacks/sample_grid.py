@@ -1,4 +1,9 @@
-"""Sample grids from a fixed noise batch, saved as PNG in the run directory (rank zero only)."""
+"""Sample pictures from fixed inputs, saved as PNG in the run directory and sent to loggers (rank zero).
+
+What the picture shows is the family's business: the callback asks the module for its fixed sampling
+inputs (noise, labels, test-split images), its samples for them, and a rendering of both
+(``render_samples``: a grid by default, input | output panels for image-to-image families).
+"""
 
 from __future__ import annotations
 
@@ -21,10 +26,11 @@ class SampleGrid(GeneratorStepCallback):
 
     @rank_zero_only
     def on_generator_step(self, trainer: L.Trainer, pl_module: Any, step: int) -> None:
-        z, labels = pl_module.grid_inputs(self.num_images, self.seed)
-        samples = pl_module.sample(z, labels)
+        datamodule = trainer.datamodule
+        inputs = pl_module.sampling_inputs(self.num_images, self.seed, datamodule)
+        samples = pl_module.sample_inputs(inputs)
         path = self.dirpath / f"step_{step:07d}.png"
-        trainer.datamodule.render(samples, path, nrow=getattr(pl_module, "grid_nrow", None))
+        pl_module.render_samples(path, inputs, samples, datamodule)
         self.last_path = path
         for logger in trainer.loggers:
             log_image = getattr(logger, "log_image", None)

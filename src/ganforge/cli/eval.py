@@ -94,20 +94,24 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
 
     cfg, ckpt = _config(args, overrides)
     datamodule = build_datamodule(cfg)
+    module = None
+    if ckpt is not None:
+        module = build_module(cfg)
+        module.bind_data(datamodule)
+    field = module.sample_field if module is not None else None
     suite = MetricSuite(
-        args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), args.get("device", "cpu")
+        args["metrics"], datamodule, EvalSettings.from_config(cfg.eval), args.get("device", "cpu"), field
     )
     suite.prepare()  # missing evaluator or weights fail here, before sampling
     record: dict[str, Any] = {}
-    if ckpt is not None:
+    if module is not None:
         from ganforge.families.base import CHECKPOINT_KEY
 
-        module = build_module(cfg)
-        module.load_state_dict(ckpt["state_dict"])
+        module.load_trained(ckpt)
         module.to(args.get("device", "cpu"))
         seed = int(args.get("seed", 0))
         start = time.perf_counter()
-        samples = generate(module, suite.num_samples, seed)
+        samples = generate(module, suite.num_samples, seed, datamodule)
         record.update(
             checkpoint=str(Path(args["ckpt"]).resolve()),
             gen_step=int(ckpt[CHECKPOINT_KEY]["gen_step"]),

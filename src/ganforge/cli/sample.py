@@ -2,7 +2,8 @@
 
 Writes a PNG grid and a tensor file (``torch.load``-able, model space: images in [-1, 1], points as is)
 of ``n`` samples from a checkpoint's generator (its EMA copy if the run kept one). Conditional models
-draw one row per class, or only class ``class`` when it is given.
+draw one row per class, or only class ``class`` when it is given. Inputs and picture are the family's
+(``sampling_inputs`` / ``render_samples``): image-to-image families translate test-split inputs.
 """
 
 from __future__ import annotations
@@ -54,34 +55,35 @@ def sample_checkpoint(
     returns (png path, tensor path)."""
     from ganforge.build import build_datamodule, build_module
     from ganforge.checkpoints import load_checkpoint
+    from ganforge.data.base import take
     from ganforge.families.base import CHECKPOINT_KEY
     from ganforge.io import atomic_path
+    from ganforge.metrics.evaluate import sample_in_chunks
 
     ckpt = load_checkpoint(ckpt_path)
     cfg = OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
     module = build_module(cfg)
-    module.load_state_dict(ckpt["state_dict"])
+    module.load_trained(ckpt)
     module.to(device)
     datamodule = build_datamodule(cfg)
+    module.bind_data(datamodule)
     step = ckpt[CHECKPOINT_KEY]["gen_step"]
     out_dir = Path(out) if out else Path(ckpt_path).resolve().parent.parent / "generated"
     stem = f"step_{step:07d}_n{n}_seed{seed}"
-    z, labels = module.grid_inputs(n, seed)
-    nrow = getattr(module, "grid_nrow", None)
+    # The family's fixed inputs: noise (and labels) for noise-driven families, test-split inputs for
+    # image-to-image ones.
+    inputs = module.sampling_inputs(n, seed, datamodule)
+    nrow = module.grid_nrow if n <= MAX_GRID else None
     if label is not None:
-        labels, nrow = _class_labels(labels, label, cfg), None
+        inputs["label"], nrow = _class_labels(inputs.get("label"), label, cfg), None
         stem += f"_class{label}"
-    chunk = 1024
-    samples = torch.cat(
-        [
-            module.sample(z[i : i + chunk], None if labels is None else labels[i : i + chunk]).cpu()
-            for i in range(0, n, chunk)
-        ]
-    )
+    samples = sample_in_chunks(module, inputs, chunk=1024)
     tensor_path, png_path = out_dir / f"{stem}.pt", out_dir / f"{stem}.png"
     with atomic_path(tensor_path) as tmp:
         torch.save(samples, tmp)
-    datamodule.render(samples[:MAX_GRID], png_path, nrow=nrow if n <= MAX_GRID else None)
+    shown = min(n, MAX_GRID)
+    nrow = nrow or max(1, int(shown**0.5))
+    module.render_samples(png_path, take(inputs, slice(0, shown)), samples[:shown], datamodule, nrow=nrow)
     return png_path, tensor_path
 
 

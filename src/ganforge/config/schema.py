@@ -140,6 +140,22 @@ class PointsDataConfig(DataConfig):
 
 
 @dataclass
+class FieldsDataConfig(DataConfig):
+    """Any loader returning {field: tensor} per split (ganforge.data.fields.FieldsDataModule)."""
+
+    _target_: str = "ganforge.data.fields.FieldsDataModule"
+    # A function (root=, split=) -> {field: tensor} as a partial: {_target_: ..., _partial_: true, ...}.
+    loader: Any = MISSING
+    # Names of the fields every batch holds, e.g. [a, b] (unpaired) or [lr, hr] (paired).
+    fields: list[str] = MISSING
+    # Groups of fields drawn together; null = all together (paired). [[a], [b]]: each domain shuffled
+    # with its own epochs (unpaired).
+    sources: Any = None
+    # The field generated samples are compared with by metrics (e.g. b, hr); null = none.
+    sample_field: str | None = None
+
+
+@dataclass
 class HardwareConfig:
     accelerator: str = "cpu"
     devices: Any = 1
@@ -245,4 +261,5 @@ def register_configs() -> None:
     cs.store(group="loss", name="schema_loss", node=LossConfig)
     cs.store(group="data", name="schema_image_data", node=ImageDataConfig)
     cs.store(group="data", name="schema_points_data", node=PointsDataConfig)
+    cs.store(group="data", name="schema_fields_data", node=FieldsDataConfig)
     cs.store(group="hardware", name="schema_hardware", node=HardwareConfig)

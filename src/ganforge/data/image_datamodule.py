@@ -6,12 +6,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torchvision.utils import make_grid, save_image
 
 from ganforge.data.base import InMemoryDataModule
+from ganforge.data.render import save_image_grid
 from ganforge.data.sources import Loader
 from ganforge.errors import ConfigError
-from ganforge.io import atomic_path
 
 
 def fit_images(images: torch.Tensor, image_size: int, channels: int) -> torch.Tensor:
@@ -49,9 +48,4 @@ class ImageDataModule(InMemoryDataModule):
         return samples.float().div_(127.5).sub_(1.0)
 
     def render(self, samples: torch.Tensor, path: Path, nrow: int | None = None) -> None:
-        nrow = nrow or max(1, int(len(samples) ** 0.5))
-        grid = make_grid(
-            samples.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2
-        )
-        with atomic_path(path) as tmp:
-            save_image(grid, tmp, format="png")
+        save_image_grid(samples, path, nrow)

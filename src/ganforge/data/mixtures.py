@@ -46,6 +46,8 @@ def sample_mixture(means: torch.Tensor, std: float, n: int, seed: int) -> tuple[
 
 
 class MixtureDataModule(InMemoryDataModule):
+    sample_field = "point"
+
     def __init__(self, layout: str, std: float, num_samples: int, data_seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.layout = layout

@@ -1,7 +1,8 @@
 """Checks that every process holds the same weights after training (the point of DDP).
 
-At the end of fit, each rank hashes its generator and discriminator parameters and buffers; rank 0
-writes them to ``replicas.json`` in the run directory and a mismatch is logged as an error. It costs one
+At the end of fit, each rank hashes the parameters and buffers of every network of both sides (for
+single-network families ``generator`` and ``discriminator``); rank 0 writes them to ``replicas.json`` in
+the run directory and a mismatch is logged as an error. It costs one
 all_gather of a few strings, so it is always on for multi-process runs.
 """
 
@@ -44,18 +45,16 @@ class ReplicaConsistencyCheck(L.Callback):
         sync_buffers = getattr(trainer.strategy, "sync_buffers", None)
         if callable(sync_buffers):
             sync_buffers()  # running statistics follow rank 0 (the strategy's own hook runs after callbacks)
+        networks = pl_module.networks()
         mine = {
             "rank": trainer.global_rank,
             "gen_step": pl_module.gen_step,
-            "generator": state_digest(pl_module.generator, include_buffers=True),
-            "discriminator": state_digest(pl_module.discriminator, include_buffers=True),
+            **{name: state_digest(net, include_buffers=True) for name, net in networks.items()},
         }
         gathered: list[Any] = [None] * trainer.world_size
         dist.all_gather_object(gathered, mine)
         if trainer.is_global_zero:
-            in_sync = all(
-                g[k] == gathered[0][k] for g in gathered for k in ("gen_step", "generator", "discriminator")
-            )
+            in_sync = all(g[k] == gathered[0][k] for g in gathered for k in ("gen_step", *networks))
             report = {"in_sync": in_sync, "world_size": trainer.world_size, "ranks": gathered}
             atomic_write_text(self.run_dir / "replicas.json", json.dumps(report, indent=2))
             (log.info if in_sync else log.error)(

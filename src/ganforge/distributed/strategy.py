@@ -9,9 +9,10 @@ and ``static_graph`` fails because the graph alternates.
 What this strategy does instead, keeping everything else of Lightning's DDP (process launch for
 torchrun/SLURM/subprocess, process groups, rank-zero IO, barriers, collectives, SyncBatchNorm):
 - at setup, every process copies rank 0's weights and buffers;
-- before each optimizer step, the gradients of exactly that optimizer's parameters are averaged across
-  processes in one flattened all-reduce (under 16-bit AMP, on the scaled gradients: identical averages
-  give every process the same overflow decision);
+- before each optimizer step, the gradients of exactly that optimizer's parameters (all networks of the
+  side it trains, ganforge.families.sides; frozen networks have none) are averaged across processes in
+  one flattened all-reduce (under 16-bit AMP, on the scaled gradients: identical averages give every
+  process the same overflow decision);
 - BatchNorm layers normalise with each process's own batch (``hardware.sync_batchnorm=true`` converts
   them to SyncBatchNorm on GPUs); buffers (running statistics) are broadcast from rank 0 before every
   training step, as DDP's ``broadcast_buffers`` does, and by :meth:`GANDDPStrategy.sync_buffers` before

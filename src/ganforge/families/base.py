@@ -1,48 +1,75 @@
 """The adversarial training engine every GAN family shares.
 
-One training batch = one discriminator update on a fresh real batch. After every ``d_steps`` (k)
-discriminator updates comes one generator update; that completes a *generator step*, the one step counter
-users see (``gen_step``: max_steps, logging, sample grids and checkpoints all count it). Lightning's
-``global_step`` counts every optimizer step (k + 1 per generator step) and is not shown to users.
+One training batch = one discriminator update on a fresh real batch. After every k discriminator
+updates comes one generator update; that completes a *generator step*, the one step counter users see
+(``gen_step``: max_steps, logging, sample grids and checkpoints all count it). Lightning's ``global_step``
+counts every optimizer step (k + 1 per generator step) and is not shown to users.
 
-Families override the small hooks below (how a batch feeds the networks, extra loss terms, what happens
-after an update) and never the loop itself. Stabilisers (``model.stabilizers``, ganforge.stabilizers) act
-through the same hooks for every family: they change D once at build time, augment what D sees, add
-regularisers to D's objective, or (feature matching) replace G's adversarial loss.
+A family is a subclass that declares
+- its networks, in two sides (``generator=``, ``discriminator=``: one network or a mapping of names to
+  networks; ganforge.families.sides), each side trained by one optimizer (``model.g_optimizer`` /
+  ``model.d_optimizer``);
+- its objectives, :meth:`discriminator_objective` and :meth:`generator_objective`, each given the batch
+  (a dict of named fields the datamodule declares) and returning ``(loss, metrics)``;
+- optionally its phases (:meth:`phases`; ganforge.families.phases): k per phase, 0 for no discriminator
+  update, frozen networks, a position within the phase;
+- how it samples and shows samples (:meth:`sampling_inputs`, :meth:`sample_inputs`,
+  :meth:`render_samples`), which the sample-grid callback, ganforge-sample and ganforge-eval call.
+It never overrides the loop. Stabilisers (``model.stabilizers``, ganforge.stabilizers) act on every
+network of the discriminator side and through :meth:`discriminator_terms` / :meth:`generator_terms`, the
+adversarial loss pieces any family's objectives can use. docs/engine.md walks through an example.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganforge.errors import ConfigError
+from ganforge.families.adversarial import AdversarialTerms
 from ganforge.families.optim import build_optimizer, build_scheduler
+from ganforge.families.phases import Phase, PhaseSchedule, PhaseState
+from ganforge.families.resume import CHECKPOINT_KEY, ResumeState
+from ganforge.families.sides import (
+    DISCRIMINATOR,
+    GENERATOR,
+    NetworksSpec,
+    Side,
+    make_ema,
+    named_networks,
+)
 from ganforge.losses.base import AdversarialLoss
-from ganforge.losses.feature_matching import feature_matching_loss
-from ganforge.losses.penalties import Regularizer
-from ganforge.rng import capture_rng_state, restore_rng_state
-from ganforge.stabilizers import Stabilizers
 
-CHECKPOINT_KEY = "ganforge"
+__all__ = ["CHECKPOINT_KEY", "AdversarialModule", "Batch", "Phase", "PhaseState"]
+
+Batch = Mapping[str, torch.Tensor]
+Objective = Callable[[Batch], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+log = logging.getLogger(__name__)
 
 
-class AdversarialModule(L.LightningModule):
+class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
     #: How the family keeps D Lipschitz by itself (e.g. "weight clipping"), or None. Losses that treat D
     #: as a critic (``loss.critic``) need one, or spectral normalisation in D.
     lipschitz_constraint: str | None = None
+    #: The batch field the sampling generator's outputs are distributed like (metrics compare with it).
+    sample_field: str | None = None
+    #: Images per row of sample grids (None: square).
+    grid_nrow: int | None = None
 
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
+        generator: NetworksSpec,
+        discriminator: NetworksSpec,
         loss: AdversarialLoss,
-        latent_dim: int,
+        latent_dim: int | None = None,
         d_steps: int = 1,
         g_optimizer: Mapping[str, Any] | None = None,
         d_optimizer: Mapping[str, Any] | None = None,
@@ -56,191 +83,234 @@ class AdversarialModule(L.LightningModule):
                 f"model.d_steps={d_steps}: need at least one discriminator step per generator step."
             )
         self.automatic_optimization = False
-        self.generator = generator
-        self.discriminator = discriminator
         self.loss = loss
         self.latent_dim = latent_dim
         self.d_steps = d_steps
         self.g_optimizer_cfg = dict(g_optimizer or {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)})
         self.d_optimizer_cfg = dict(d_optimizer or self.g_optimizer_cfg)
         self.name = name
-        self.generator_ema = (
-            AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
-            if ema_decay
-            else None
-        )
-        if self.generator_ema is not None:
-            self.generator_ema.requires_grad_(False)  # updated by averaging, never by gradients (or DDP)
+        self.sides = {
+            GENERATOR: Side(GENERATOR, named_networks(generator, GENERATOR), self.g_optimizer_cfg),
+            DISCRIMINATOR: Side(
+                DISCRIMINATOR, named_networks(discriminator, DISCRIMINATOR), self.d_optimizer_cfg
+            ),
+        }
+        if not self.sides[GENERATOR].networks:
+            raise ConfigError(f"model={name} declares no generator network.")
+        for side in self.sides.values():
+            for net_name, net in side.networks.items():
+                self._register_network(net_name, net)
+        for net_name, net in self.sides[GENERATOR].networks.items():
+            ema = make_ema(net, ema_decay) if ema_decay else None
+            self._register_network(f"{net_name}_ema", ema)
+            if ema is not None:
+                self.sides[GENERATOR].emas[net_name] = ema
         self.gen_step = 0  # generator steps completed: THE step counter (see module docstring)
         self.d_updates_in_cycle = 0
         self.step_metrics: dict[str, torch.Tensor | float] = {}
         self.run_config: dict[str, Any] | None = None  # resolved config, stored in checkpoints
-        self._clip_norms: dict[int, tuple[nn.Module, float]] = {}
+        self._clip_norms: dict[int, tuple[list[nn.Parameter], float]] = {}
+        self._optimizer_sides: list[str] = []
+        self._phase_index: int | None = None
+        self._frozen: set[str] = set()
         self.active_optimizer: Any = None  # the optimizer whose network the next backward updates
-        self.stabilizers = Stabilizers(stabilizers)
-        self.stabilizers.install(self.discriminator)
-        if self.stabilizers.feature_matching and not hasattr(self.discriminator, "features"):
+        self.install_stabilizers(stabilizers)
+
+    def _register_network(self, name: str, net: nn.Module | None) -> None:
+        if name in self._modules or name in self.__dict__ or hasattr(type(self), name):
             raise ConfigError(
-                "model.stabilizers.feature_matching=true needs a discriminator exposing features(x) "
-                "(see ganforge.networks.discriminator.FeatureDiscriminator); "
-                f"{type(discriminator).__name__} has none."
+                f"model={self.name}: network name {name!r} is taken (by another network or by the module "
+                "itself); rename it."
             )
-        self.regularizers: list[Regularizer] = []
-        for regularizer in self.stabilizers.regularizers():
-            self.add_regularizer(regularizer)
-        self.check_loss()
+        setattr(self, name, net)
 
-    def add_regularizer(self, regularizer: Regularizer) -> None:
-        """Add a penalty to the discriminator's objective (gradient penalty, R1, ...)."""
-        regularizer.check_discriminator(self.discriminator)
-        self.regularizers.append(regularizer)
+    # ----------------------------------------------------------------- networks
+    def networks(self) -> dict[str, nn.Module]:
+        """Every trained network by name, generator side first."""
+        return {**self.sides[GENERATOR].networks, **self.sides[DISCRIMINATOR].networks}
 
-    def check_loss(self) -> None:
-        """Refuse a loss this family cannot train with (raise ConfigError naming the fix)."""
-        if self.loss.critic and not (self.lipschitz_constraint or _has_spectral_norm(self.discriminator)):
+    def sampling_network(self, name: str = GENERATOR) -> nn.Module:
+        """A generator-side network as samples use it: its EMA copy if the run keeps one."""
+        side = self.sides[GENERATOR]
+        ema = side.emas.get(name)
+        return ema.module if ema is not None else side.networks[name]
+
+    @contextmanager
+    def sampling_mode(self) -> Iterator[dict[str, nn.Module]]:
+        """The sampling networks by name, in eval mode (and no_grad) for the duration."""
+        nets = {name: self.sampling_network(name) for name in self.sides[GENERATOR].networks}
+        modes = {name: net.training for name, net in nets.items()}
+        for net in nets.values():
+            net.eval()
+        try:
+            with torch.no_grad():
+                yield nets
+        finally:
+            for name, net in nets.items():
+                net.train(modes[name])
+
+    # ----------------------------------------------------------------- data binding
+    def required_fields(self) -> tuple[str, ...]:
+        """Batch fields the objectives read; checked against the datamodule before training."""
+        return ()
+
+    def bind_data(self, datamodule: Any) -> None:
+        """Learn field names from the run's datamodule (called before training, sampling and evaluation)."""
+        provided = tuple(getattr(datamodule, "fields", ()))
+        missing = [f for f in self.required_fields() if f not in provided]
+        if missing:
             raise ConfigError(
-                f"loss={self.loss.name} treats the discriminator as a critic whose raw output estimates "
-                "the Wasserstein distance, which is only meaningful for a Lipschitz critic, and "
-                f"model={self.name} does not constrain it (its critic would grow without bound). Use "
-                "model=wgan (weight clipping) or model=wgan_gp (gradient penalty), set "
-                "model.stabilizers.spectral_norm=true, or choose loss=hinge, least_squares or non_saturating."
+                f"model={self.name} reads the batch field(s) {missing}, but data={datamodule.name} provides "
+                f"{list(provided)}. Choose a dataset with those fields."
             )
+        self.phase_schedule  # noqa: B018 - an invalid phase declaration fails here, before training
 
-    # ----------------------------------------------------------------- family hooks
-    def sample_noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.latent_dim, device=self.device)
+    def load_trained(self, checkpoint: Mapping[str, Any]) -> None:
+        """Weights and position of a checkpoint, for sampling outside training (ganforge-sample, -eval):
+        the phase the run was in is entered, so phase-dependent sampling (a resolution, an alpha) holds."""
+        self.load_state_dict(checkpoint["state_dict"])
+        state = checkpoint[CHECKPOINT_KEY]
+        self.gen_step, self.d_updates_in_cycle = int(state["gen_step"]), int(state["d_updates_in_cycle"])
+        self._enter_phase(self.phase, announce=False)
 
-    def generate(self, z: torch.Tensor, labels: torch.Tensor | None, generator: nn.Module | None = None):
-        """Run a generator (the trained one by default) on noise (and labels, for conditional families)."""
-        return (generator or self.generator)(z)
+    # ----------------------------------------------------------------- family hooks: training
+    def discriminator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The discriminator side's loss on one batch and what to log (with ``loss/d``)."""
+        raise NotImplementedError(f"{type(self).__name__} must define discriminator_objective(batch)")
 
-    def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return self.discriminator(x)
-
-    def discriminator_features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """D's intermediate features of x, which feature matching compares."""
-        return self.discriminator.features(x)
-
-    def discriminator_objective(
-        self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The discriminator's loss on one batch, plus its regularisers, and what to log."""
-        real, fake = self.stabilizers.augment(real), self.stabilizers.augment(fake)
-        real_out = self.discriminate(real, labels)
-        fake_out = self.discriminate(fake, labels)
-        loss = self.loss.discriminator_loss(real_out, fake_out)
-        metrics = {
-            "d/real": self.loss.readout(real_out.detach()).mean(),
-            "d/fake": self.loss.readout(fake_out.detach()).mean(),
-        }
-        for regularizer in self.regularizers:
-            penalty = regularizer(lambda x: self.discriminate(x, labels), real, fake)
-            metrics[f"penalty/{regularizer.name}"] = penalty.detach()
-            loss = loss + penalty
-        metrics["loss/d"] = loss.detach()
-        return loss, metrics
-
-    def generator_objective(
-        self, real: torch.Tensor, labels: torch.Tensor | None
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        fake = self.stabilizers.augment(self.generate(self.sample_noise(len(real)), labels))
-        if self.stabilizers.feature_matching:
-            loss = feature_matching_loss(
-                self.discriminator_features(self.stabilizers.augment(real), labels),
-                self.discriminator_features(fake, labels),
-            )
-        else:
-            loss = self.loss.generator_loss(self.discriminate(fake, labels))
-        return loss, {"loss/g": loss.detach()}
+    def generator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The generator side's loss on one batch and what to log (with ``loss/g``)."""
+        raise NotImplementedError(f"{type(self).__name__} must define generator_objective(batch)")
 
     def after_discriminator_update(self) -> None:
         """Called after each discriminator optimizer step (weight clipping goes here)."""
 
-    def grid_inputs(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The fixed (noise, labels) used for sample grids."""
-        g = torch.Generator().manual_seed(seed)
-        return torch.randn(n, self.latent_dim, generator=g), None
+    def phases(self) -> Sequence[Phase]:
+        """The training schedule; default: one phase, k = model.d_steps, until training ends."""
+        return (Phase("train"),)
 
-    # ----------------------------------------------------------------- sampling
+    def on_phase_start(self, state: PhaseState) -> None:
+        """Called when training enters a phase, also when a resume lands inside one (``state.step > 0``)."""
+
+    # ----------------------------------------------------------------- family hooks: sampling
+    def sampling_inputs(self, n: int, seed: int, datamodule: Any = None) -> dict[str, torch.Tensor]:
+        """The fixed inputs of ``n`` samples (leading dimension n): noise, labels, test-split images..."""
+        raise NotImplementedError(f"{type(self).__name__} must define sampling_inputs(n, seed, datamodule)")
+
+    def sample_inputs(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Model-space samples for (a slice of) :meth:`sampling_inputs`, from the sampling networks."""
+        raise NotImplementedError(f"{type(self).__name__} must define sample_inputs(inputs)")
+
+    def render_samples(
+        self,
+        path: Path,
+        inputs: Mapping[str, torch.Tensor],
+        samples: torch.Tensor,
+        datamodule: Any,
+        nrow: int | None = None,
+    ) -> None:
+        """Write a PNG of these samples (default: the datamodule's grid). Image-to-image families show
+        panels instead (ganforge.data.render.save_panels: input | output | ...)."""
+        datamodule.render(samples, path, nrow=nrow or self.grid_nrow)
+
+    # ----------------------------------------------------------------- phases
+    @cached_property
+    def phase_schedule(self) -> PhaseSchedule:
+        schedule = PhaseSchedule(self.phases(), self.d_steps, self.networks())
+        if not self.sides[DISCRIMINATOR].networks and any(schedule.d_steps(p) for p in schedule.phases):
+            raise ConfigError(
+                f"model={self.name} has no discriminator network, so every training phase needs d_steps=0 "
+                f"(no discriminator update); got {[(p.name, schedule.d_steps(p)) for p in schedule.phases]}."
+            )
+        return schedule
+
     @property
-    def sampling_generator(self) -> nn.Module:
-        return self.generator_ema.module if self.generator_ema is not None else self.generator
+    def phase(self) -> PhaseState:
+        """Where training stands in the phase schedule (a function of the step counters)."""
+        return self.phase_schedule.at(self.gen_step, self.d_updates_in_cycle)
 
-    @torch.no_grad()
-    def sample(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Samples in model space from the EMA generator if there is one, in eval mode."""
-        net = self.sampling_generator
-        was_training = net.training
-        net.eval()
-        try:
-            return self.generate(z.to(self.device), None if labels is None else labels.to(self.device), net)
-        finally:
-            net.train(was_training)
+    def _enter_phase(self, state: PhaseState, announce: bool = True) -> None:
+        frozen = set(state.phase.frozen)
+        for name, net in self.networks().items():
+            if (name in frozen) != (name in self._frozen):
+                net.requires_grad_(name not in frozen)  # the side's optimizer skips grad-less params
+        self._frozen = frozen
+        self._phase_index = state.index
+        if announce and len(self.phase_schedule) > 1:
+            log.info(
+                "training phase %d/%d %r from generator step %d (k=%d%s)",
+                state.index + 1,
+                len(self.phase_schedule),
+                state.name,
+                self.gen_step,
+                state.d_steps,
+                f", frozen: {sorted(frozen)}" if frozen else "",
+            )
+        self.on_phase_start(state)
 
     # ----------------------------------------------------------------- the loop
     def configure_optimizers(self):
-        g_opt = build_optimizer(self.generator.parameters(), self.g_optimizer_cfg)
-        d_opt = build_optimizer(self.discriminator.parameters(), self.d_optimizer_cfg)
-        self._clip_norms = {}
-        for opt, net, cfg in (
-            (g_opt, self.generator, self.g_optimizer_cfg),
-            (d_opt, self.discriminator, self.d_optimizer_cfg),
-        ):
-            if cfg.get("grad_clip_norm"):
-                self._clip_norms[id(opt)] = (net, float(cfg["grad_clip_norm"]))
-        schedulers = [
-            s
-            for s in (
-                build_scheduler(g_opt, self.g_optimizer_cfg),
-                build_scheduler(d_opt, self.d_optimizer_cfg),
-            )
-            if s
-        ]
-        return [g_opt, d_opt], schedulers
+        optimizers, schedulers = [], []
+        self._clip_norms, self._optimizer_sides = {}, []
+        for side in self.sides.values():
+            params = side.parameters()
+            if not params:
+                continue  # e.g. a family whose discriminator side is empty (all phases k = 0)
+            opt = build_optimizer(params, side.optimizer_cfg)
+            if side.optimizer_cfg.get("grad_clip_norm"):
+                self._clip_norms[id(opt)] = (params, float(side.optimizer_cfg["grad_clip_norm"]))
+            optimizers.append(opt)
+            self._optimizer_sides.append(side.name)
+            scheduler = build_scheduler(opt, side.optimizer_cfg)
+            if scheduler:
+                schedulers.append(scheduler)
+        return optimizers, schedulers
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        real, labels = batch
-        g_opt, d_opt = self.optimizers()
+    def side_optimizers(self) -> dict[str, Any]:
+        opts = self.optimizers()
+        return dict(zip(self._optimizer_sides, opts if isinstance(opts, list) else [opts]))
 
-        self.toggle_optimizer(d_opt)
-        with torch.no_grad():
-            fake = self.generate(self.sample_noise(len(real)), labels)
-        d_loss, d_metrics = self.discriminator_objective(real, fake, labels)
-        d_opt.zero_grad(set_to_none=True)
-        self.manual_backward(d_loss)
-        d_opt.step()
-        self.untoggle_optimizer(d_opt)
-        self.after_discriminator_update()
+    def _update(self, optimizer: Any, objective: Objective, batch: Batch) -> dict[str, torch.Tensor]:
+        """One optimizer step of a side on the objective's loss; returns the objective's metrics."""
+        self.toggle_optimizer(optimizer)
+        loss, metrics = objective(batch)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        self.untoggle_optimizer(optimizer)
+        return metrics
 
-        self.d_updates_in_cycle += 1
-        if self.d_updates_in_cycle < self.d_steps:
-            return
-        self.d_updates_in_cycle = 0
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        state = self.phase
+        if state.index != self._phase_index:
+            self._enter_phase(state)
+        opts = self.side_optimizers()
+        d_metrics: dict[str, torch.Tensor] = {}
+        if state.d_steps:
+            d_metrics = self._update(opts[DISCRIMINATOR], self.discriminator_objective, batch)
+            self.after_discriminator_update()
+            self.d_updates_in_cycle += 1
+            if self.d_updates_in_cycle < state.d_steps:
+                return
+            self.d_updates_in_cycle = 0
 
-        self.toggle_optimizer(g_opt)
-        g_loss, g_metrics = self.generator_objective(real, labels)
-        g_opt.zero_grad(set_to_none=True)
-        self.manual_backward(g_loss)
-        g_opt.step()
-        self.untoggle_optimizer(g_opt)
-
+        g_metrics = self._update(opts[GENERATOR], self.generator_objective, batch)
         self.gen_step += 1
         for scheduler in self.lr_schedulers() or []:
             scheduler.step()
-        if self.generator_ema is not None:
-            self.generator_ema.update_parameters(self.generator)
+        self.sides[GENERATOR].update_emas()
         self.step_metrics = {
             **d_metrics,
             **g_metrics,
-            "lr/g": g_opt.param_groups[0]["lr"],
-            "lr/d": d_opt.param_groups[0]["lr"],
+            **{f"lr/{self.sides[s].key}": opt.param_groups[0]["lr"] for s, opt in opts.items()},
         }
+        if len(self.phase_schedule) > 1:
+            self.step_metrics["phase"] = float(state.index)
         if self.trainer.progress_bar_callback is not None:
-            self.log_dict(
-                {"step": float(self.gen_step), "d": d_metrics["loss/d"], "g": g_metrics["loss/g"]},
-                prog_bar=True,
-                logger=False,
-            )
+            bar = {"step": float(self.gen_step), "g": g_metrics["loss/g"]}
+            if "loss/d" in d_metrics:
+                bar["d"] = d_metrics["loss/d"]
+            self.log_dict(bar, prog_bar=True, logger=False)
 
     def toggle_optimizer(self, optimizer: Any) -> None:
         # Recorded for precision plugins that keep one loss scaler per optimizer.
@@ -256,53 +326,13 @@ class AdversarialModule(L.LightningModule):
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         # Runs after AMP unscaling, so the clip threshold applies to true gradients (Lightning #18089).
         if id(optimizer) in self._clip_norms:
-            net, max_norm = self._clip_norms[id(optimizer)]
-            torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm)
+            params, max_norm = self._clip_norms[id(optimizer)]
+            torch.nn.utils.clip_grad_norm_(params, max_norm)
 
     def setup(self, stage: str) -> None:
+        if self.trainer is not None and self.trainer.datamodule is not None:
+            self.bind_data(self.trainer.datamodule)
         # Every process starts from the same seed (identical initial weights); from here on each draws
         # its own noise, or all processes would train on the same fake batch.
         if self.trainer is not None and self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.trainer.global_rank)
-
-    # ----------------------------------------------------------------- checkpoint state
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        rng = capture_rng_state()
-        if self.trainer is not None and self.trainer.world_size > 1:
-            # Only rank 0 writes the file: gather every process's noise RNG so a resume continues each.
-            rng["torch_per_rank"] = self._gather_rng(torch.get_rng_state())
-            if self.device.type == "cuda":
-                rng["cuda_per_rank"] = self._gather_rng(torch.cuda.get_rng_state(self.device))
-        checkpoint[CHECKPOINT_KEY] = {
-            "gen_step": self.gen_step,
-            "d_updates_in_cycle": self.d_updates_in_cycle,
-            "rng": rng,
-            "config": self.run_config,
-        }
-
-    def _gather_rng(self, state: torch.Tensor) -> torch.Tensor:
-        return self.all_gather(state.to(self.device)).cpu()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint[CHECKPOINT_KEY]
-        self.gen_step = int(state["gen_step"])
-        self.d_updates_in_cycle = int(state["d_updates_in_cycle"])
-        rng = state["rng"]
-        restore_rng_state(rng)
-        if self.trainer is not None and self.trainer.world_size > 1:
-            rank, world = self.trainer.global_rank, self.trainer.world_size
-            if len(rng.get("torch_per_rank", ())) == world:
-                torch.set_rng_state(rng["torch_per_rank"][rank].clone())  # a row view fails set_state
-                if "cuda_per_rank" in rng and self.device.type == "cuda":
-                    torch.cuda.set_rng_state(rng["cuda_per_rank"][rank].clone(), self.device)
-            else:  # saved with another number of processes: a fresh, distinct stream per rank
-                torch.manual_seed(torch.initial_seed() + 7919 * self.gen_step + rank)
-
-
-def _has_spectral_norm(module: nn.Module) -> bool:
-    return any(
-        type(p).__name__ == "_SpectralNorm"
-        for m in module.modules()
-        for plist in getattr(m, "parametrizations", {}).values()
-        for p in plist
-    )

@@ -12,14 +12,17 @@ import math
 import torch
 from torch import nn
 
-from ganforge.families.base import AdversarialModule
+from ganforge.families.gan import GAN
 
 
-class ConditionalGAN(AdversarialModule):
+class ConditionalGAN(GAN):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, **kwargs):
         super().__init__(generator, discriminator, *args, **kwargs)
         self.num_classes = int(generator.num_classes)
         self.grid_nrow: int | None = None
+
+    def required_fields(self) -> tuple[str, ...]:
+        return (*super().required_fields(), "label")
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None, generator: nn.Module | None = None):
         return (generator or self.generator)(z, labels)

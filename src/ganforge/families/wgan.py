@@ -12,6 +12,7 @@ import torch
 
 from ganforge.errors import ConfigError
 from ganforge.families.gan import GAN
+from ganforge.families.sides import DISCRIMINATOR
 
 
 class WGAN(GAN):
@@ -34,5 +35,6 @@ class WGAN(GAN):
 
     @torch.no_grad()
     def after_discriminator_update(self) -> None:
-        for p in self.discriminator.parameters():
-            p.clamp_(-self.clip_value, self.clip_value)
+        for net in self.sides[DISCRIMINATOR].networks.values():
+            for p in net.parameters():
+                p.clamp_(-self.clip_value, self.clip_value)

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ganforge.data.base import InMemoryDataModule
+from ganforge.data.base import FieldDataModule, take
 from ganforge.errors import EvaluationError
 from ganforge.metrics import compute
 from ganforge.metrics.extractors import Extractor, extract, load_classifier, load_inception
@@ -53,13 +53,17 @@ class MetricSuite:
     def __init__(
         self,
         names: list[str],
-        datamodule: InMemoryDataModule,
+        datamodule: FieldDataModule,
         settings: EvalSettings,
         device: str | torch.device = "cpu",
+        field: str | None = None,
     ):
         self.device = torch.device(device)  # where the extractors run (samples are moved there)
         self.specs: list[MetricSpec] = parse_metrics(list(names))
         self.datamodule = datamodule
+        # The real data generated samples are compared with: the generating family's sample field (b for
+        # a2b translation, hr for super-resolution); the datamodule's own by default.
+        self.field = field or datamodule.sample_field
         self.settings = settings
         self._extractors: dict[str, Extractor] = {}
         self._real: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -99,22 +103,25 @@ class MetricSuite:
 
     def real(self, route: str) -> tuple[torch.Tensor, torch.Tensor]:
         if route not in self._real:
-            train_set = self.datamodule.train_set
-            samples, labels = (
-                (train_set.samples, train_set.labels)
-                if train_set is not None
-                else self.datamodule.load_split(REFERENCE_SPLIT)
-            )
+            samples, labels = self.datamodule.reference(self.field, REFERENCE_SPLIT)
+            if labels is None:
+                labels = torch.zeros(0, dtype=torch.int64)  # part of the cache key only
             self._real[route] = real_features(
                 self.extractor(route),
                 samples,
                 labels,
-                self.datamodule.name,
+                self.reference_name,
                 REFERENCE_SPLIT,
                 self.settings.cache_dir,
                 self.settings.batch_size,
             )
         return self._real[route]
+
+    @property
+    def reference_name(self) -> str:
+        """The real data's name in caches and metrics.json: the dataset, plus the field if not its own."""
+        name = self.datamodule.name
+        return name if self.field == self.datamodule.sample_field else f"{name}.{self.field}"
 
     def prepare(self) -> None:
         """Load extractors and real features now (fail early, before training or sampling)."""
@@ -165,7 +172,7 @@ class MetricSuite:
 
     def protocol(self) -> dict[str, Any]:
         """What the numbers depend on, for metrics.json."""
-        info: dict[str, Any] = {"reference": f"{self.datamodule.name}:{REFERENCE_SPLIT}", "metrics": {}}
+        info: dict[str, Any] = {"reference": f"{self.reference_name}:{REFERENCE_SPLIT}", "metrics": {}}
         for spec in self.specs:
             entry: dict[str, Any] = {"kind": spec.kind, "generated_samples": spec.count}
             if spec.route is not None:
@@ -178,11 +185,14 @@ class MetricSuite:
 
 
 @torch.no_grad()
-def generate(module: Any, n: int, seed: int, chunk: int = 1000) -> torch.Tensor:
-    """``n`` samples from a module's sampling generator for fixed inputs (``grid_inputs(n, seed)``)."""
-    z, labels = module.grid_inputs(n, seed)
-    out = [
-        module.sample(z[i : i + chunk], None if labels is None else labels[i : i + chunk]).cpu()
-        for i in range(0, n, chunk)
-    ]
-    return torch.cat(out)
+def generate(module: Any, n: int, seed: int, datamodule: Any = None, chunk: int = 1000) -> torch.Tensor:
+    """``n`` samples from a module's sampling networks for its fixed inputs (``sampling_inputs(n, seed)``:
+    noise for noise-driven families, test-split inputs for image-to-image ones)."""
+    return sample_in_chunks(module, module.sampling_inputs(n, seed, datamodule), chunk)
+
+
+def sample_in_chunks(module: Any, inputs: dict[str, torch.Tensor], chunk: int = 1000) -> torch.Tensor:
+    n = len(next(iter(inputs.values())))
+    return torch.cat(
+        [module.sample_inputs(take(inputs, slice(i, i + chunk))).cpu() for i in range(0, n, chunk)]
+    )
