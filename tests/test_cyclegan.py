@@ -316,3 +316,44 @@ def test_unpaired_two_sources_and_an_empty_domain(compose, tmp_path):
     folder_data = build_datamodule(compose("data=cyclegan_folder", f"data.loader.path={tmp_path / 'cg'}"))
     with pytest.raises(DatasetError, match=r"Unpaired data with one domain empty: .*trainB has no images"):
         folder_data.setup("fit")
+
+
+# ----------------------------------------------------------------------------- the DVC pipeline
+def test_dvc_repro_fetches_trains_and_evaluates_cyclegan(tmp_path):
+    """fetch (unpaired fields) -> evaluator (domain B) -> train -> evaluate, through real `dvc repro`."""
+    import shutil
+
+    from test_pipeline_dvc import ROOT, compose_params
+    from test_pipeline_dvc import run as run_in
+
+    if shutil.which("dvc", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("dvc is not installed (make install installs it with the tracking extra)")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    repo = tmp_path / "repo"
+    for name in filter(None, (f.decode() for f in files)):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    overrides = [o for o in tiny(4, 2, 2) if not o.startswith("trainer.checkpoint")] + [
+        "trainer.checkpoint_every_n_steps=2",
+        "eval.every_n_steps=2",
+        "evaluator.min_steps=20",
+        "evaluator.epochs=1",
+    ]
+    params = compose_params(repo, repo / "params.yaml", overrides)
+    assert params["model"]["name"] == "cyclegan" and params["data"]["name"] == "mnist5k_to_edges"
+    run_in(repo, "git", "init", "-q")
+    run_in(repo, "git", "add", "-A")
+    run_in(repo, "git", "commit", "-qm", "copy")
+    out = run_in(repo, "dvc", "repro", timeout=600)
+    assert all(f"Running stage '{s}'" in out for s in ("fetch", "evaluator", "train", "evaluate"))
+    checksums = json.loads((repo / "data" / "mnist5k_to_edges" / "checksums.json").read_text())
+    assert "a2b_truth" in checksums["splits"]["test"]["fields"]
+    evaluator = torch.load(repo / "outputs/evaluators/mnist5k_to_edges/classifier.pt", weights_only=True)
+    assert evaluator["field"] == "b"
+    metrics = json.loads((repo / "outputs" / "dvc" / "train" / "metrics.json").read_text())
+    assert np.isfinite(metrics["metrics"]["fid10k_classifier"])
+    assert metrics["protocol"]["reference"] == "mnist5k_to_edges:train"
+    assert "Running stage" not in run_in(repo, "dvc", "repro"), "nothing changed: nothing reruns"
