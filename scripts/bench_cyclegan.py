@@ -18,7 +18,7 @@ Next to two baselines scored the same way: identity (G(x) = x) and the ground tr
 Results are appended to ``--results`` (default docs/bench_cyclegan.jsonl) as they come; a rerun skips
 finished runs. ``--table-only`` prints the README table from that file.
 
-    python scripts/bench_cyclegan.py [--datasets mnist5k_to_edges] [--steps 1200] [--batch-size 16]
+    python scripts/bench_cyclegan.py [--datasets mnist5k_to_edges] [--steps 2400] [--batch-size 8]
         [--ngf 16] [--n-blocks 3] [--ndf 32] [--seeds 0 1] [--threads 1] [--image docs/images/...png]
         [--out outputs/bench_cyclegan] [--table-only]
 
@@ -239,9 +239,9 @@ def main() -> None:
     )
     parser.add_argument("--datasets", nargs="+", default=["mnist5k_to_edges"])
     parser.add_argument(
-        "--steps", type=int, default=1200, help="generator steps (half constant lr, half decay)"
+        "--steps", type=int, default=2400, help="generator steps (half constant lr, half decay)"
     )
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--ngf", type=int, default=16)
     parser.add_argument("--n-blocks", type=int, default=3)
     parser.add_argument("--ndf", type=int, default=32)
