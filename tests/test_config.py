@@ -20,18 +20,24 @@ def options(group: str) -> list[str]:
 
 IMAGE_DATA = ["mnist5k", "digits", "fashion_mnist", "mnist", "cifar10", "folder", "stacked_mnist5k"]
 POINT_DATA = ["ring", "grid"]
+KNOWN_ANSWER_DATA = [
+    f"{base}_to_{t}" for base in ("mnist5k", "fashion_mnist") for t in ("edges", "inverted_dilated")
+]
+AUTHORS_SETS = ["horse2zebra", "monet2photo", "summer2winter_yosemite", "apple2orange"]
+UNPAIRED_DATA = [*KNOWN_ANSWER_DATA, "unpaired", "cyclegan_folder", *AUTHORS_SETS]
 
 
 def test_groups_have_the_documented_options():
-    assert set(options("model")) >= {"vanilla", "dcgan", "cgan", "cdcgan", "wgan", "wgan_gp"}
-    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA)
+    assert set(options("model")) >= {"vanilla", "dcgan", "cgan", "cdcgan", "wgan", "wgan_gp", "cyclegan"}
+    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA + UNPAIRED_DATA)
     assert set(options("loss")) >= {"minimax", "non_saturating", "least_squares", "hinge", "wasserstein"}
     assert set(options("hardware")) >= {"cpu", "gpu"}
 
 
 IMAGE_MODELS = {"dcgan", "cdcgan", "wgan", "wgan_gp"}  # convolutional networks
 CONDITIONAL_MODELS = {"cgan", "cdcgan"}
-UNLABELLED_DATA = {"ring", "grid", "folder"}  # no data.num_classes in their config
+# no data.num_classes in their config
+UNLABELLED_DATA = {"ring", "grid", "folder", "unpaired", "cyclegan_folder", *AUTHORS_SETS}
 LIPSCHITZ_MODELS = {"wgan", "wgan_gp"}  # constrain the critic themselves
 
 
@@ -41,6 +47,8 @@ def expected_error(model: str, data: str, loss: str) -> str | None:
         return "needs a labelled dataset"
     if model in IMAGE_MODELS and data in POINT_DATA:
         return "generates images.*model=vanilla"
+    if model == "cyclegan" and data in POINT_DATA:
+        return "The ResNet generator translates images"
     if model == "wgan" and loss != "wasserstein":
         return "model=wgan clips the critic.*Use loss=wasserstein"
     if loss == "wasserstein" and model not in LIPSCHITZ_MODELS:
@@ -52,7 +60,7 @@ def expected_error(model: str, data: str, loss: str) -> str | None:
     "model,data,loss", list(itertools.product(options("model"), options("data"), options("loss")))
 )
 def test_every_combination_composes_and_builds_or_fails_clearly(compose, model, data, loss):
-    extra = ["data.loader.path=/x"] if data == "folder" else []
+    extra = ["data.loader.path=/x"] if data in ("folder", "cyclegan_folder") else []
     cfg = compose(f"model={model}", f"data={data}", f"loss={loss}", *extra)
     validate(cfg)
     message = expected_error(model, data, loss)

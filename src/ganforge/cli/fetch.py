@@ -5,8 +5,10 @@
     python -m ganforge.cli.fetch --params params.yaml --verify # does the data still match?
     ganforge-fetch --archive horse2zebra         # a CycleGAN authors' archive into data/cyclegan/
 
-Writes ``train.pt`` and ``test.pt`` ({"samples", "labels"} exactly as training loads them) and
-``checksums.json`` (SHA-256 of each split's content). Datasets that download (mnist, cifar10) are
+Writes ``train.pt`` and ``test.pt`` (each split exactly as training loads it: ``{"samples", "labels"}`` for
+image and point datasets, ``{field: tensor}`` for datasets of named fields such as the unpaired domains
+``a``/``b`` of ``data=mnist5k_to_edges`` or ``data=horse2zebra``) and ``checksums.json`` (SHA-256 of each
+split's content). Datasets that download (mnist, cifar10) are
 downloaded into ``paths.data_dir`` on the way. ``--verify`` reloads the splits from their source and fails
 with a DatasetError when they no longer match the recorded checksums (the DVC ``train`` stage runs it, so
 a pipeline never trains on data other than the data it fetched).
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from ganforge.data.base import InMemoryDataModule
 from ganforge.errors import DatasetError, GanforgeError
 from ganforge.io import atomic_path, atomic_write_text
 
@@ -35,10 +38,10 @@ SPLITS = ("train", "test")
 CHECKSUMS = "checksums.json"
 
 
-def content_sha256(samples: torch.Tensor, labels: torch.Tensor) -> str:
-    """A hash of the split's values (not of a file format): shapes, dtypes and bytes."""
+def content_sha256(*tensors: torch.Tensor) -> str:
+    """A hash of the split's values (not of a file format): shapes, dtypes and bytes, in order."""
     digest = hashlib.sha256()
-    for tensor in (samples, labels):
+    for tensor in tensors:
         tensor = tensor.detach().cpu().contiguous()
         digest.update(f"{tuple(tensor.shape)}|{tensor.dtype}|".encode())
         digest.update(tensor.numpy().tobytes())
@@ -49,6 +52,40 @@ def dataset_dir(cfg) -> Path:
     return Path(cfg.paths.data_dir) / str(cfg.data.name)
 
 
+def split_content(datamodule, split: str) -> dict[str, torch.Tensor]:
+    """A split as stored in ``<split>.pt``, in hashing order.
+
+    (sample, label) datasets keep the file layout and checksums they always had ({"samples", "labels"});
+    datasets of named fields store every field their loader returns (ground truth of a test split too),
+    in sorted order.
+    """
+    if isinstance(datamodule, InMemoryDataModule):
+        samples, labels = datamodule.load_split(split)
+        return {"samples": samples, "labels": labels}
+    fields = datamodule.load_fields(split)
+    return {name: fields[name] for name in sorted(fields)}
+
+
+def _describe(content: dict[str, torch.Tensor]) -> dict:
+    if set(content) == {"samples", "labels"}:
+        samples = content["samples"]
+        return {
+            "num_samples": len(samples),
+            "shape": list(samples.shape[1:]),
+            "dtype": str(samples.dtype).removeprefix("torch."),
+        }
+    return {
+        "fields": {
+            name: {
+                "num_samples": len(t),
+                "shape": list(t.shape[1:]),
+                "dtype": str(t.dtype).removeprefix("torch."),
+            }
+            for name, t in content.items()
+        }
+    }
+
+
 def fetch(cfg) -> dict:
     """Write every split of ``cfg.data`` and its checksums into ``data/<name>/``; returns the record."""
     from ganforge.build import build_datamodule
@@ -57,19 +94,17 @@ def fetch(cfg) -> dict:
     out = dataset_dir(cfg)
     record = {"dataset": str(cfg.data.name), "splits": {}}
     for split in SPLITS:
-        samples, labels = datamodule.load_split(split)
+        content = split_content(datamodule, split)
         # Saved through a buffer: torch.save names the archive after the file, and the temporary name of an
         # atomic write would make the bytes differ on every fetch (DVC would see changed data each time).
         buffer = io.BytesIO()
-        torch.save({"samples": samples, "labels": labels}, buffer)
+        torch.save(content, buffer)
         with atomic_path(out / f"{split}.pt") as tmp:
             tmp.write_bytes(buffer.getvalue())
         record["splits"][split] = {
             "file": f"{split}.pt",
-            "num_samples": len(samples),
-            "shape": list(samples.shape[1:]),
-            "dtype": str(samples.dtype).removeprefix("torch."),
-            "sha256": content_sha256(samples, labels),
+            **_describe(content),
+            "sha256": content_sha256(*content.values()),
         }
     atomic_write_text(out / CHECKSUMS, json.dumps(record, indent=2) + "\n")
     return record
@@ -88,13 +123,13 @@ def verify(cfg) -> dict:
     datamodule = build_datamodule(cfg)
     for split in SPLITS:
         expected = record["splits"][split]["sha256"]
-        if content_sha256(*datamodule.load_split(split)) != expected:
+        if content_sha256(*split_content(datamodule, split).values()) != expected:
             raise DatasetError(
                 f"The {split} split of {cfg.data.name} no longer matches {path} (its source changed). "
                 "Fetch it again (dvc repro fetch) so the pipeline records and trains on the same data."
             )
         stored = torch.load(dataset_dir(cfg) / record["splits"][split]["file"], weights_only=True)
-        if content_sha256(stored["samples"], stored["labels"]) != expected:
+        if content_sha256(*stored.values()) != expected:
             raise DatasetError(
                 f"{dataset_dir(cfg) / record['splits'][split]['file']} is corrupt; fetch again."
             )
@@ -118,6 +153,16 @@ def fetch_archive(cfg, name: str, check: bool = False, url: str | None = None) -
         f"{s}{d}": sum(k.startswith(f"{s}{d}/") for k in manifest["files"]) for s in SPLITS for d in "AB"
     }
     return {"folder": folder, "sha256": manifest["archive_sha256"], "counts": counts}
+
+
+def _count(split_record: dict) -> str:
+    if "fields" in split_record:
+        return " + ".join(
+            f"{v['num_samples']} {name}"
+            for name, v in split_record["fields"].items()
+            if len(v["shape"]) == 3  # images; labels and other per-sample values are not counted
+        )
+    return str(split_record["num_samples"])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -151,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
             f"in {archive['folder']}"
         )
         return
-    sizes = ", ".join(f"{s}: {v['num_samples']}" for s, v in record["splits"].items())
+    sizes = ", ".join(f"{s}: {_count(v)}" for s, v in record["splits"].items())
     verb = "verified" if args.verify else "fetched"
     print(f"ganforge-fetch: {verb} {record['dataset']} ({sizes}) in {dataset_dir(cfg)}")
 

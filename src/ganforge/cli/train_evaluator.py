@@ -2,7 +2,9 @@
 
 Trains the classifier on the dataset's train split, reports its held-out test accuracy and saves it (with
 the accuracy, the config and a content hash) to ``evaluator.path`` (default
-``outputs/evaluators/<data>/classifier.pt``). Arguments are Hydra overrides of the training config.
+``outputs/evaluators/<data>/classifier.pt``). It learns the field metrics compare samples with (``image``;
+domain ``b`` with labels ``b_labels`` for unpaired data such as ``data=mnist5k_to_edges``), or
+``evaluator.field=<field>``. Arguments are Hydra overrides of the training config.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
             feature_dim=ev.feature_dim,
             seed=ev.seed,
             path=ev.path,
+            field=ev.get("field"),
             config={
                 "evaluator": resolved_container(cfg)["evaluator"],
                 "data": resolved_container(cfg)["data"],
@@ -57,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"ganforge-train-evaluator: error: {exc}", file=sys.stderr)
         sys.exit(2)
     print(
-        f"evaluator for data={record['data']}: test accuracy {record['test_accuracy']:.4f} "
+        f"evaluator for data={record['data']} (field {record['field']}): "
+        f"test accuracy {record['test_accuracy']:.4f} "
         f"(train {record['train_accuracy']:.4f}, {record['train_seconds']:.1f} s); "
         f"weights {record['weights_hash'][:12]}; wrote {OmegaConf.select(cfg, 'evaluator.path')}"
     )

@@ -93,6 +93,25 @@ class WGANGPModelConfig(ModelConfig):
 
 
 @dataclass
+class CycleGANModelConfig(ModelConfig):
+    """CycleGAN (ganforge.families.cyclegan): generator {g_ab, g_ba}, discriminator {d_a, d_b}."""
+
+    _target_: str = "ganforge.families.cyclegan.CycleGAN"
+    # Cycle-consistency weights of A -> B -> A and B -> A -> B (the paper: 10 each).
+    lambda_a: float = 10.0
+    lambda_b: float = 10.0
+    # Identity term weight relative to lambda (the authors' default 0.5; 0 disables it).
+    lambda_identity: float = 0.5
+    # Factor on ganforge's generator loss; 2.0 with loss=least_squares is the authors' (D - 1)^2.
+    adversarial_weight: float = 2.0
+    # Past fakes each discriminator is shown from (the paper: 50; 0 disables the pools).
+    pool_size: int = 50
+    # lr schedule in generator steps: constant, then linearly to 0 (the paper: 100 + 100 epochs).
+    lr_constant_steps: int = 750
+    lr_decay_steps: int = 750
+
+
+@dataclass
 class LossConfig:
     _target_: str = MISSING
     name: str = MISSING
@@ -234,6 +253,9 @@ class EvaluatorConfig:
     feature_dim: int | None = None
     seed: int = 0
     path: str = "${eval.classifier_path}"
+    # The data field it learns, with that field's labels; null: the data's sample_field, the one metrics
+    # compare with (image; domain b, labels b_labels, of unpaired translation data).
+    field: str | None = None
 
 
 @dataclass
@@ -262,6 +284,7 @@ def register_configs() -> None:
     cs.store(group="model", name="schema_model", node=ModelConfig)
     cs.store(group="model", name="schema_model_wgan", node=WGANModelConfig)
     cs.store(group="model", name="schema_model_wgan_gp", node=WGANGPModelConfig)
+    cs.store(group="model", name="schema_model_cyclegan", node=CycleGANModelConfig)
     cs.store(group="loss", name="schema_loss", node=LossConfig)
     cs.store(group="data", name="schema_image_data", node=ImageDataConfig)
     cs.store(group="data", name="schema_points_data", node=PointsDataConfig)

@@ -92,8 +92,20 @@ class MetricSuite:
                 self._extractors[key] = load_classifier(self.settings.digit_classifier_path, "mnist5k")
             else:
                 self._extractors[key] = load_classifier(self.settings.classifier_path, self.datamodule.name)
+                self._check_field(self._extractors[key])
             self._extractors[key].to(self.device)
         return self._extractors[key]
+
+    def _check_field(self, extractor: Extractor) -> None:
+        # Evaluators from before fields were recorded learnt the sample field: nothing to check there.
+        trained = getattr(extractor, "info", {}).get("field")
+        if trained is not None and self.field is not None and trained != self.field:
+            raise EvaluationError(
+                f"The evaluator {self.settings.classifier_path} was trained on field {trained!r} of "
+                f"data={self.datamodule.name}, but these samples are compared with field {self.field!r}. "
+                f"Train one for it (ganforge-train-evaluator data={self.datamodule.name} "
+                f"evaluator.field={self.field}) or point eval.classifier_path at one."
+            )
 
     def to(self, device: str | torch.device) -> MetricSuite:
         self.device = torch.device(device)

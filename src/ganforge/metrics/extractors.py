@@ -216,7 +216,7 @@ def load_classifier(path: str | Path, data_name: str | None = None) -> Classifie
             f"Evaluator {path} was trained on data={saved.get('data')}, not data={data_name}; "
             f"train one for this dataset with `{hint}`."
         )
-    info = {k: saved[k] for k in ("data", "test_accuracy", "weights_hash") if k in saved}
+    info = {k: saved[k] for k in ("data", "field", "test_accuracy", "weights_hash") if k in saved}
     return ClassifierExtractor(net, saved["shape"], saved["weights_hash"], info)
 
 

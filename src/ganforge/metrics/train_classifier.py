@@ -1,4 +1,9 @@
-"""Train the classifier route's feature network on a dataset's train split; test it on the test split."""
+"""Train the classifier route's feature network on a dataset's train split; test it on the test split.
+
+It learns the data metrics compare generated samples with: the datamodule's reference field and its labels
+(``image`` / ``label`` for image datasets; domain ``b`` / ``b_labels`` for unpaired translation data, so the
+classifier FID of a CycleGAN's G(a) is measured in its target domain), or another field (``field=``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ganforge.data.base import InMemoryDataModule
+from ganforge.data.base import FieldDataModule
 from ganforge.errors import EvaluationError
 from ganforge.io import atomic_path
 from ganforge.metrics.extractors import (
@@ -44,7 +49,7 @@ def _shift(x: torch.Tensor, max_shift: float, g: torch.Generator) -> torch.Tenso
 
 
 def train_classifier(
-    datamodule: InMemoryDataModule,
+    datamodule: FieldDataModule,
     epochs: int = 4,
     min_steps: int = 600,
     batch_size: int = 128,
@@ -55,6 +60,7 @@ def train_classifier(
     augment_shift: float | None = None,
     path: str | Path | None = None,
     config: dict[str, Any] | None = None,
+    field: str | None = None,
 ) -> dict[str, Any]:
     """Train for max(min_steps, epochs passes) batches, test on the test split, and (if ``path``) save
     atomically; returns the saved record."""
@@ -67,8 +73,14 @@ def train_classifier(
         raise EvaluationError(
             f"data={datamodule.name} has no class labels (data.num_classes); no classifier."
         )
-    train_x, train_y = datamodule.load_split("train")
-    test_x, test_y = datamodule.load_split("test")
+    field = field or datamodule.sample_field
+    train_x, train_y = datamodule.reference(field, "train")
+    test_x, test_y = datamodule.reference(field, "test")
+    if train_y is None or test_y is None:
+        raise EvaluationError(
+            f"Field {field!r} of data={datamodule.name} has no class labels (no {field}_labels field), so "
+            "no classifier can be trained on it; choose a labelled field (evaluator.field=...)."
+        )
     shape = list(train_x.shape[1:])
     torch.manual_seed(seed)
     net = build_classifier_net(shape, int(datamodule.num_classes), feature_dim)
@@ -103,6 +115,7 @@ def train_classifier(
     record = {
         "format": CLASSIFIER_FORMAT,
         "data": datamodule.name,
+        "field": field,
         "shape": shape,
         "num_classes": int(datamodule.num_classes),
         "feature_dim": int(net.num_features),

@@ -72,6 +72,8 @@ def layers_for_image_size(size: int) -> int:
 class PatchGANDiscriminator(FeatureDiscriminator):
     """[N, C, H, W] images -> [N, 1, h, w] patch logits (raw scores; the loss applies any sigmoid).
 
+    ``n_layers=None`` picks :func:`layers_for_image_size` of the data (1 for 28-32 px, 3 for 256 px).
+
     ``features`` is every layer before the final 1-channel convolution (``head``), so ganforge's feature
     matching, spectral norm and minibatch layers work on it as on the other discriminators.
     """
@@ -80,7 +82,7 @@ class PatchGANDiscriminator(FeatureDiscriminator):
         self,
         data_shape: Sequence[int],
         ndf: int = 64,
-        n_layers: int = 3,
+        n_layers: int | None = 3,
         norm: str = "instance",
         spectral_norm: bool = False,
     ):
@@ -91,6 +93,8 @@ class PatchGANDiscriminator(FeatureDiscriminator):
                 f"{list(data_shape)}."
             )
         channels, height, width = self.data_shape
+        if n_layers is None:  # the paper's patch-to-image ratio for this image size
+            n_layers = layers_for_image_size(min(height, width))
         field = patchgan_receptive_field(n_layers)
         if min(patchgan_output_size(height, n_layers), patchgan_output_size(width, n_layers)) < 1:
             raise ConfigError(

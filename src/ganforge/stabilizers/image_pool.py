@@ -115,3 +115,35 @@ class ImagePool(nn.Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}, stored={self._count}, own_generator={self.generator is not None}"
+
+
+class PendingFakes(nn.Module):
+    """The fakes of the last generator step, held until the next discriminator update shows them to D.
+
+    CycleGAN's authors update G first and then D on ``pool(fake)`` of that same G step; ganforge's engine
+    updates D first. Keeping the G step's fakes here (detached) gives D exactly the authors' fakes one
+    engine step later. They travel in checkpoints as extra state: checkpoints are written between a
+    generator step and the next discriminator update, exactly when fakes are pending, so a resumed run
+    shows D what the uninterrupted one would have.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fakes: dict[str, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return len(self._fakes)
+
+    def put(self, **fakes: torch.Tensor) -> None:
+        self._fakes = {name: value.detach() for name, value in fakes.items()}
+
+    def take(self) -> dict[str, torch.Tensor] | None:
+        """The pending fakes (then none are pending), or None if no generator step left any."""
+        fakes, self._fakes = self._fakes, {}
+        return fakes or None
+
+    def get_extra_state(self) -> dict[str, torch.Tensor]:
+        return {name: value.cpu().clone() for name, value in self._fakes.items()}
+
+    def set_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        self._fakes = dict(state)
