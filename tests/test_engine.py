@@ -190,6 +190,50 @@ def test_bad_unpaired_data_fails_clearly():
         FieldsDataModule(two_domains, ["a", "b"], [["a"]], name="t", shape=[1, 4, 4])
 
 
+@pytest.mark.parametrize("kind", ["unpaired", "paired"])
+def test_the_cyclegan_and_srgan_loaders_plug_into_the_fields_datamodule(compose, kind):
+    """The loaders of the CycleGAN / SRGAN parts (dicts per split) need only a data config."""
+    from omegaconf import open_dict
+
+    from ganforge.build import build_datamodule
+
+    PAIRS = "ganforge.data.translation_pairs"  # noqa: N806
+
+    cfg = compose("data=mnist5k", "data.batch_size=8")
+    with open_dict(cfg):
+        cfg.data = {
+            "unpaired": {
+                "loader": {"_target_": f"{PAIRS}.known_answer_pair", "_partial_": True},
+                "fields": ["a", "a_labels", "b", "b_labels"],
+                "sources": [["a", "a_labels"], ["b", "b_labels"]],
+                "sample_field": "b",
+            },
+            "paired": {
+                "loader": {
+                    "_target_": "ganforge.data.paired_sources.paired_sr",
+                    "_partial_": True,
+                    "hr_size": 28,
+                    "source": {"_target_": "ganforge.data.sources.mnist5k", "_partial_": True},
+                },
+                "fields": ["lr", "hr"],
+                "sample_field": "hr",
+            },
+        }[kind] | {"_target_": "ganforge.data.fields.FieldsDataModule", "name": kind, "shape": [1, 28, 28],
+                   "batch_size": 8, "root": "unused"}  # fmt: skip
+    dm = build_datamodule(cfg)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    model_batch = dm.on_after_batch_transfer(batch, 0)
+    assert set(batch) == set(dm.fields) and all(len(v) == 8 for v in batch.values())
+    assert model_batch[dm.sample_field].dtype == torch.float32 and model_batch[dm.sample_field].min() >= -1
+    samples, labels = dm.reference()
+    if kind == "unpaired":
+        assert len(samples) == len(labels) == 2000 and model_batch["a_labels"].dtype == torch.int64
+        assert "a2b_truth" in dm.split_fields("test") and "a2b_truth" not in batch  # kept, not batched
+    else:
+        assert batch["lr"].shape == (8, 1, 7, 7) and samples.shape[1:] == (1, 28, 28) and labels is None
+
+
 # ----------------------------------------------------------------------------- phases
 def test_phase_schedule_positions_and_errors():
     schedule = PhaseSchedule(

@@ -153,23 +153,37 @@ class FieldDataModule(L.LightningDataModule):
     def reference(
         self, field: str | None = None, split: str = "train"
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(samples, labels or None) of one field, the real data metrics compare generated samples with."""
-        fields = self.split_fields(split)
+        """(samples, labels or None) of one field: the real data metrics compare generated samples with."""
         field = field or self.sample_field
+        if field is None:
+            raise DatasetError(
+                f"data={self.name} declares no sample_field, so there is no real data to compare generated "
+                f"samples with; set data.sample_field to one of {list(self.fields)}."
+            )
+        fields = self.split_fields(split)
         if field not in fields:
             raise DatasetError(f"data={self.name} has no field {field!r}; its fields are {list(fields)}.")
-        return fields[field], fields.get("label")
+        # Its labels: "<field>_labels" / "<field>_label" (unpaired domains), or "label" when it is drawn
+        # together with the field (image, label).
+        for label in (f"{field}_labels", f"{field}_label"):
+            if label in fields:
+                return fields[field], fields[label]
+        together = any(field in group and "label" in group for group in self.sources())
+        return fields[field], fields["label"] if together else None
 
     # ----------------------------------------------------------------- Lightning
     def _checked(self, fields: Mapping[str, torch.Tensor], split: str) -> Fields:
-        if not isinstance(fields, Mapping) or set(fields) != set(self.fields):
+        """The split as loaded, after checking it holds every declared field, none empty. Extra fields
+        (ground truth of a test split, say) are kept for families and metrics but never batched."""
+        missing = sorted(set(self.fields) - set(fields)) if isinstance(fields, Mapping) else None
+        if missing is None or missing:
             got = sorted(fields) if isinstance(fields, Mapping) else type(fields).__name__
             raise DatasetError(
                 f"The {split} split of data={self.name} has fields {got}, but the datamodule declares "
-                f"{sorted(self.fields)}; make its loader return exactly those."
+                f"{sorted(self.fields)}; make its loader return at least those."
             )
-        for name, values in fields.items():
-            if len(values) == 0:
+        for name in self.fields:
+            if len(fields[name]) == 0:
                 raise DatasetError(
                     f"Field {name!r} of the {split} split of data={self.name} is empty; every field needs "
                     "samples (check the path or the loader of that field)."
@@ -177,10 +191,8 @@ class FieldDataModule(L.LightningDataModule):
         return dict(fields)
 
     def make_dataset(self, fields: Fields) -> Dataset:
-        groups = self.sources()
-        if len(groups) == 1:
-            return TensorFields(fields)
-        return SourceFields([TensorFields({k: fields[k] for k in group}) for group in groups])
+        groups = [TensorFields({k: fields[k] for k in group}) for group in self.sources()]
+        return groups[0] if len(groups) == 1 else SourceFields(groups)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:

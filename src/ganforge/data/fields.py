@@ -1,7 +1,8 @@
 """A datamodule for any loader that returns a dict of named tensors per split.
 
 ``loader(root=..., split=...) -> {field: tensor}`` (a partial in the config, like the image sources), with
-``fields`` declaring the names and ``sources`` how they are drawn:
+``fields`` declaring the names batches hold and ``sources`` how they are drawn (further fields the loader
+returns, such as a test split's ground truth, stay available through ``split_fields`` but are not batched):
 
 - ``sources: null``: every field shares its rows (paired data: ``lr[i]`` is the low-resolution copy of
   ``hr[i]``); one shuffled stream draws the same rows of each.
