@@ -5,11 +5,12 @@
     python -m ganforge.cli.fetch --params params.yaml --verify # does the data still match?
     ganforge-fetch --archive horse2zebra         # a CycleGAN authors' archive into data/cyclegan/
 
-Writes ``train.pt`` and ``test.pt`` ({"samples", "labels"} exactly as training loads them) and
-``checksums.json`` (SHA-256 of each split's content). Datasets that download (mnist, cifar10) are
-downloaded into ``paths.data_dir`` on the way. ``--verify`` reloads the splits from their source and fails
-with a DatasetError when they no longer match the recorded checksums (the DVC ``train`` stage runs it, so
-a pipeline never trains on data other than the data it fetched).
+Writes ``train.pt`` and ``test.pt`` (exactly as training loads them: {"samples", "labels"} for datasets of
+(sample, label) pairs; every field the loader returns, e.g. {"lr", "hr"} or {"a", "b", ...}, for datasets
+of named fields) and ``checksums.json`` (SHA-256 of each split's content). Datasets that download (mnist,
+cifar10) are downloaded into ``paths.data_dir`` on the way. ``--verify`` reloads the splits from their
+source and fails with a DatasetError when they no longer match the recorded checksums (the DVC ``train``
+stage runs it, so a pipeline never trains on data other than the data it fetched).
 
 ``--archive NAME`` downloads one of the CycleGAN authors' unpaired archives (horse2zebra, monet2photo,
 summer2winter_yosemite, apple2orange, ...) into ``paths.data_dir/cyclegan/NAME``, recording the archive's
@@ -35,10 +36,10 @@ SPLITS = ("train", "test")
 CHECKSUMS = "checksums.json"
 
 
-def content_sha256(samples: torch.Tensor, labels: torch.Tensor) -> str:
-    """A hash of the split's values (not of a file format): shapes, dtypes and bytes."""
+def content_sha256(*tensors: torch.Tensor) -> str:
+    """A hash of the split's values (not of a file format): shapes, dtypes and bytes, in order."""
     digest = hashlib.sha256()
-    for tensor in (samples, labels):
+    for tensor in tensors:
         tensor = tensor.detach().cpu().contiguous()
         digest.update(f"{tuple(tensor.shape)}|{tensor.dtype}|".encode())
         digest.update(tensor.numpy().tobytes())
@@ -49,6 +50,31 @@ def dataset_dir(cfg) -> Path:
     return Path(cfg.paths.data_dir) / str(cfg.data.name)
 
 
+def split_tensors(datamodule, split: str) -> dict[str, torch.Tensor]:
+    """What fetch stores of a split: ``{"samples", "labels"}`` for datasets of (sample, label) pairs (the
+    files existing pipelines hold), otherwise every field the loader returns, sorted by name."""
+    from ganforge.data.base import InMemoryDataModule
+
+    if isinstance(datamodule, InMemoryDataModule):
+        samples, labels = datamodule.load_split(split)
+        return {"samples": samples, "labels": labels}
+    fields = datamodule.split_fields(split)  # checked: every declared field present and non-empty
+    return {name: fields[name] for name in sorted(fields)}
+
+
+def _describe(tensors: dict[str, torch.Tensor]) -> dict:
+    def dtype(t: torch.Tensor) -> str:
+        return str(t.dtype).removeprefix("torch.")
+
+    if set(tensors) == {"samples", "labels"}:  # the record of (sample, label) datasets, as before
+        samples = tensors["samples"]
+        return {"num_samples": len(samples), "shape": list(samples.shape[1:]), "dtype": dtype(samples)}
+    return {
+        "num_samples": {k: len(v) for k, v in tensors.items()},
+        "fields": {k: {"shape": list(v.shape[1:]), "dtype": dtype(v)} for k, v in tensors.items()},
+    }
+
+
 def fetch(cfg) -> dict:
     """Write every split of ``cfg.data`` and its checksums into ``data/<name>/``; returns the record."""
     from ganforge.build import build_datamodule
@@ -57,19 +83,17 @@ def fetch(cfg) -> dict:
     out = dataset_dir(cfg)
     record = {"dataset": str(cfg.data.name), "splits": {}}
     for split in SPLITS:
-        samples, labels = datamodule.load_split(split)
+        tensors = split_tensors(datamodule, split)
         # Saved through a buffer: torch.save names the archive after the file, and the temporary name of an
         # atomic write would make the bytes differ on every fetch (DVC would see changed data each time).
         buffer = io.BytesIO()
-        torch.save({"samples": samples, "labels": labels}, buffer)
+        torch.save(tensors, buffer)
         with atomic_path(out / f"{split}.pt") as tmp:
             tmp.write_bytes(buffer.getvalue())
         record["splits"][split] = {
             "file": f"{split}.pt",
-            "num_samples": len(samples),
-            "shape": list(samples.shape[1:]),
-            "dtype": str(samples.dtype).removeprefix("torch."),
-            "sha256": content_sha256(samples, labels),
+            **_describe(tensors),
+            "sha256": content_sha256(*tensors.values()),
         }
     atomic_write_text(out / CHECKSUMS, json.dumps(record, indent=2) + "\n")
     return record
@@ -88,13 +112,18 @@ def verify(cfg) -> dict:
     datamodule = build_datamodule(cfg)
     for split in SPLITS:
         expected = record["splits"][split]["sha256"]
-        if content_sha256(*datamodule.load_split(split)) != expected:
+        tensors = split_tensors(datamodule, split)
+        if content_sha256(*tensors.values()) != expected:
             raise DatasetError(
                 f"The {split} split of {cfg.data.name} no longer matches {path} (its source changed). "
                 "Fetch it again (dvc repro fetch) so the pipeline records and trains on the same data."
             )
         stored = torch.load(dataset_dir(cfg) / record["splits"][split]["file"], weights_only=True)
-        if content_sha256(stored["samples"], stored["labels"]) != expected:
+        if (
+            not isinstance(stored, dict)
+            or set(stored) != set(tensors)
+            or (content_sha256(*(stored[k] for k in tensors)) != expected)
+        ):
             raise DatasetError(
                 f"{dataset_dir(cfg) / record['splits'][split]['file']} is corrupt; fetch again."
             )
@@ -118,6 +147,12 @@ def fetch_archive(cfg, name: str, check: bool = False, url: str | None = None) -
         f"{s}{d}": sum(k.startswith(f"{s}{d}/") for k in manifest["files"]) for s in SPLITS for d in "AB"
     }
     return {"folder": folder, "sha256": manifest["archive_sha256"], "counts": counts}
+
+
+def _count(num_samples: int | dict) -> str:
+    if isinstance(num_samples, dict):
+        return " ".join(f"{k}={n}" for k, n in num_samples.items())
+    return str(num_samples)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
             f"in {archive['folder']}"
         )
         return
-    sizes = ", ".join(f"{s}: {v['num_samples']}" for s, v in record["splits"].items())
+    sizes = ", ".join(f"{s}: {_count(v['num_samples'])}" for s, v in record["splits"].items())
     verb = "verified" if args.verify else "fetched"
     print(f"ganforge-fetch: {verb} {record['dataset']} ({sizes}) in {dataset_dir(cfg)}")
 
