@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from ganforge.errors import CheckpointError, ConfigError, DatasetError, Ganforge
 
 TINY_G = ["model.generator.width=8", "model.generator.num_blocks=1"]
 TINY_D = ["model.discriminator.base_width=4", "model.discriminator.dense_width=8"]
-DATA = ["data=paired_sr_fashion_mnist", "data.batch_size=16"]
+DATA = ["data=paired_sr_fashion_mnist", "data.batch_size=16", "hardware.num_threads=1"]
 SRRESNET = ["model=srresnet", *DATA, *TINY_G]
 SRGAN = ["model=srgan", *DATA, *TINY_G, *TINY_D, "model.content=mse", "model.pretrain_steps=2"]
 EVERY_STEP = ["trainer.sample_every_n_steps=2", "trainer.checkpoint_every_n_steps=1"]
@@ -44,8 +45,31 @@ def initial_state(compose, *overrides: str) -> dict[str, torch.Tensor]:
     return state(build_module(compose(*overrides)))
 
 
-@pytest.fixture(scope="session")
-def srresnet_ckpt(tmp_path_factory, compose_session):
+@pytest.fixture(scope="module", autouse=True)
+def fashion_mnist_pairs_made_once():
+    """Every run here reads the real Fashion-MNIST pairs (paired_sr on the Debian files); making each split
+    once per module, not once per run, keeps the tests fast on two cores. Callers get fresh copies."""
+    from ganforge.data import paired_sources
+
+    made: dict[tuple, dict[str, torch.Tensor]] = {}
+    real = paired_sources.paired_sr
+
+    def paired_sr(root, split, *args, source=None, **kwargs):
+        name = getattr(getattr(source, "func", source), "__name__", None)
+        if name != "fashion_mnist" or args:
+            return real(root, split, *args, source=source, **kwargs)
+        key = (str(root), split, tuple(sorted(kwargs.items())))
+        if key not in made:
+            made[key] = real(root, split, source=source, **kwargs)
+        return {k: v.clone() for k, v in made[key].items()}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paired_sources, "paired_sr", paired_sr)
+        yield
+
+
+@pytest.fixture(scope="module")
+def srresnet_ckpt(tmp_path_factory, compose_session, fashion_mnist_pairs_made_once):
     """A tiny SRResNet trained 2 steps (the checkpoint init_from, sampling and upscaling start from)."""
     from ganforge.training import train
 
@@ -270,7 +294,8 @@ def test_upscale_a_folder_and_one_image_of_any_size(srresnet_ckpt, tmp_path):
     assert Image.open(tmp_path / "single" / "wide.png").size == (52, 36)
 
 
-def test_upscale_bad_inputs_are_one_clear_message(srresnet_ckpt, tmp_path):
+def test_upscale_bad_inputs_are_one_clear_message(srresnet_ckpt, tmp_path, capsys):
+    from ganforge.cli.upscale import main as upscale_main
     from ganforge.cli.upscale import upscale_files
 
     (tmp_path / "fake.png").write_text("this is text")
@@ -288,11 +313,15 @@ def test_upscale_bad_inputs_are_one_clear_message(srresnet_ckpt, tmp_path):
         upscale_files(srresnet_ckpt, tmp_path / "missing.png", tmp_path / "out")
     with pytest.raises(GanforgeError, match=r"would overwrite the input"):
         upscale_files(srresnet_ckpt, folder / "a.png", folder)
-    result = upscale_cli(f"ckpt={srresnet_ckpt}", f"input={tmp_path / 'fake.png'}", "out=o", cwd=tmp_path)
-    assert result.returncode == 2 and "ganforge-upscale: error:" in result.stderr
-    assert "Traceback" not in result.stderr
-    result = upscale_cli(f"ckpt={srresnet_ckpt}", "out=o", cwd=tmp_path)
-    assert result.returncode == 2 and "Missing input=" in result.stderr
+    for args, message in [
+        ([f"input={tmp_path / 'fake.png'}", "out=o"], "fake.png is not a readable image"),
+        (["out=o"], "Missing input="),
+        ([f"input={folder}", "out=o", "scale=2"], r"Unknown argument\(s\) \['scale'\]"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            upscale_main([f"ckpt={srresnet_ckpt}", *args])
+        assert exit_info.value.code == 2
+        assert re.search(f"ganforge-upscale: error: .*{message}", capsys.readouterr().err)
 
 
 def test_upscale_refuses_a_checkpoint_of_another_family(run, tmp_path):
