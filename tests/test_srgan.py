@@ -180,20 +180,47 @@ def test_vgg54_offline_through_the_cli_is_one_message(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_content_classifier_uses_the_evaluator_of_this_data_and_is_recorded(run, tmp_path, compose, caplog):
+@pytest.fixture(scope="module")
+def sr_evaluator(tmp_path_factory, compose_session, fashion_mnist_pairs_made_once):
+    """The evaluator classifier of paired_sr_fashion_mnist, as ganforge-train-evaluator trains it (3 steps:
+    barely trained, which does not matter for the mechanics)."""
     from ganforge.build import build_datamodule
     from ganforge.metrics.train_classifier import train_classifier
 
-    evaluator = tmp_path / "outputs" / "evaluators" / "paired_sr_fashion_mnist" / "classifier.pt"
-    record = train_classifier(build_datamodule(compose(*DATA)), epochs=0, min_steps=3, path=evaluator)
+    path = tmp_path_factory.mktemp("evaluator") / "classifier.pt"
+    record = train_classifier(build_datamodule(compose_session(*DATA)), epochs=0, min_steps=3, path=path)
     assert record["data"] == "paired_sr_fashion_mnist" and record["shape"] == [1, 28, 28]
+    return path
+
+
+def test_content_classifier_uses_the_evaluator_of_this_data_and_is_recorded(
+    run, tmp_path, sr_evaluator, caplog
+):
+    evaluator = sr_evaluator
     with caplog.at_level("INFO", logger="ganforge.families.srgan"):
-        run(*SRGAN, "model.content=classifier", "trainer.max_steps=3", "trainer.checkpoint_every_n_steps=3")
+        run(
+            *SRGAN, "model.content=classifier", f"model.content_classifier_path={evaluator}",
+            "trainer.max_steps=3", "trainer.checkpoint_every_n_steps=3",
+        )  # fmt: skip
     described = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["ganforge"]
     assert described["content_loss"]["content"] == "classifier"
     assert described["content_loss"]["evaluator"] == str(evaluator)
     assert described["config"]["model"]["content"] == "classifier"  # config.yaml holds it too
     assert "content loss: {'content': 'classifier'" in caplog.text
+
+
+def test_eval_cli_scores_super_resolved_test_images_against_the_hr_field(
+    srresnet_ckpt, sr_evaluator, tmp_path
+):
+    from ganforge.cli.eval import evaluate_cli, parse_args
+
+    args = [
+        f"ckpt={srresnet_ckpt}", "metrics=[fid2k_classifier]", f"eval.classifier_path={sr_evaluator}",
+        f"eval.cache_dir={tmp_path / 'cache'}", f"out={tmp_path / 'metrics.json'}",
+    ]  # fmt: skip
+    out, record = evaluate_cli(*parse_args(args))
+    assert record["protocol"]["reference"] == "paired_sr_fashion_mnist:train"
+    assert record["metrics"]["fid2k_classifier"] > 0 and json.loads(out.read_text())["gen_step"] == 2
 
 
 def test_content_classifier_without_an_evaluator_names_the_command(run):
