@@ -440,3 +440,17 @@ def test_high_frequency_ratio_is_one_for_hr_and_low_for_bicubic():
     assert high_frequency_ratio(bicubic_upscale(lr, 4), hr, 4) < 0.3
     noisy = (hr.float() + torch.randn(hr.shape) * 20).clamp(0, 255).to(torch.uint8)
     assert high_frequency_ratio(noisy, hr, 4) > 1.0
+
+
+def test_grayscale_and_colour_photos_mix_in_one_rgb_split():
+    from functools import partial
+
+    from ganforge.data import paired_sources as ps
+
+    source = partial(ps.skimage_photos, train_images=["astronaut", "camera"], test_images=["coins", "coffee"])
+    train = ps.paired_sr("unused", "train", scale=4, hr_size=32, source=source, crops_per_image=2, channels=3)
+    assert train["hr"].shape == (4, 3, 32, 32)
+    gray = train["hr"][2:]  # camera's crops: tiled to three equal channels
+    assert torch.equal(gray[:, 0], gray[:, 1]) and torch.equal(gray[:, 1], gray[:, 2])
+    test = ps.paired_sr("unused", "test", scale=4, hr_size=96, source=source, channels=3)
+    assert test["hr"].shape[1:] == (3, 96, 96) and test["lr"].shape[1:] == (3, 24, 24)

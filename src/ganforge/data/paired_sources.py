@@ -102,8 +102,11 @@ def _check_size(image: torch.Tensor, size: int, index: int) -> None:
         )
 
 
-def random_crops(images: Sequence[torch.Tensor], size: int, per_image: int, seed: int) -> torch.Tensor:
-    """``per_image`` random ``size`` x ``size`` crops of each uint8 [C, H, W] image, stacked.
+def random_crops(
+    images: Sequence[torch.Tensor], size: int, per_image: int, seed: int, channels: int | None = None
+) -> torch.Tensor:
+    """``per_image`` random ``size`` x ``size`` crops of each uint8 [C, H, W] image, stacked (each image
+    converted to ``channels`` first, so grayscale and colour photos mix).
 
     Image ``i``'s crops depend only on (seed, i), so they do not change when other images are added.
     """
@@ -111,7 +114,7 @@ def random_crops(images: Sequence[torch.Tensor], size: int, per_image: int, seed
         raise ConfigError(f"data.crops_per_image={per_image} must be >= 1.")
     crops = []
     for i in range(len(images)):
-        image = images[i]
+        image = to_channels(images[i], channels)
         _check_size(image, size, i)
         g = torch.Generator().manual_seed(seed * 1_000_003 + i)
         top = torch.randint(0, image.shape[-2] - size + 1, (per_image,), generator=g)
@@ -120,11 +123,12 @@ def random_crops(images: Sequence[torch.Tensor], size: int, per_image: int, seed
     return torch.stack(crops).contiguous()
 
 
-def tile_crops(images: Sequence[torch.Tensor], size: int) -> torch.Tensor:
-    """The centred grid of non-overlapping ``size`` tiles covering each image (deterministic)."""
+def tile_crops(images: Sequence[torch.Tensor], size: int, channels: int | None = None) -> torch.Tensor:
+    """The centred grid of non-overlapping ``size`` tiles covering each image (deterministic), each image
+    converted to ``channels`` first."""
     tiles = []
     for i in range(len(images)):
-        image = images[i]
+        image = to_channels(images[i], channels)
         _check_size(image, size, i)
         rows, cols = image.shape[-2] // size, image.shape[-1] // size
         top0, left0 = (image.shape[-2] - rows * size) // 2, (image.shape[-1] - cols * size) // 2
@@ -179,9 +183,9 @@ def paired_sr(
     if isinstance(images, torch.Tensor) and tuple(images.shape[-2:]) == (hr_size, hr_size):
         hr = images
     elif split == "train":
-        hr = random_crops(images, hr_size, crops_per_image, seed)
+        hr = random_crops(images, hr_size, crops_per_image, seed, channels)
     else:
-        hr = tile_crops(images, hr_size)
+        hr = tile_crops(images, hr_size, channels)
     pairs = make_pairs(to_channels(hr, channels).contiguous(), scale)
     if labels:
         # Crops are stacked image by image, the same number from each equally sized image.
