@@ -87,16 +87,19 @@ LABELS = {
 def train_run(
     overrides: list[str], run_dir: Path, steps: int, every: int, threads: int
 ) -> tuple[Path, float]:
-    """Train (or reuse) one run; returns its last checkpoint and the training seconds (0 if reused)."""
+    """Train (resume, or reuse) one run; returns its last checkpoint and the training seconds (0 if reused)."""
     from ganforge.config.loading import compose_config
     from ganforge.training import train
 
     last = run_dir / "checkpoints" / "last.ckpt"
-    if last.is_file() and torch.load(last, weights_only=True)["ganforge"]["gen_step"] == steps:
+    done = torch.load(last, weights_only=True)["ganforge"]["gen_step"] if last.is_file() else 0
+    if done == steps:
         return last, 0.0
+    resume = [f"ckpt_path={last.resolve()}"] if 0 < done < steps else []  # an interrupted run goes on
     cfg = compose_config(
         [
             *overrides,
+            *resume,
             f"trainer.max_steps={steps}",
             f"trainer.checkpoint_every_n_steps={every}",
             f"trainer.sample_every_n_steps={steps}",

@@ -20,23 +20,30 @@ def options(group: str) -> list[str]:
 
 IMAGE_DATA = ["mnist5k", "digits", "fashion_mnist", "mnist", "cifar10", "folder", "stacked_mnist5k"]
 POINT_DATA = ["ring", "grid"]
+SR_DATA = ["paired_sr_fashion_mnist", "paired_sr_photos", "paired_sr", "paired_sr_div2k"]
 
 
 def test_groups_have_the_documented_options():
     assert set(options("model")) >= {"vanilla", "dcgan", "cgan", "cdcgan", "wgan", "wgan_gp"}
-    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA)
+    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA + SR_DATA)
     assert set(options("loss")) >= {"minimax", "non_saturating", "least_squares", "hinge", "wasserstein"}
     assert set(options("hardware")) >= {"cpu", "gpu"}
 
 
 IMAGE_MODELS = {"dcgan", "cdcgan", "wgan", "wgan_gp"}  # convolutional networks
 CONDITIONAL_MODELS = {"cgan", "cdcgan"}
-UNLABELLED_DATA = {"ring", "grid", "folder"}  # no data.num_classes in their config
+UNLABELLED_DATA = {"ring", "grid", "folder", "paired_sr_photos", "paired_sr", "paired_sr_div2k"}
 LIPSCHITZ_MODELS = {"wgan", "wgan_gp"}  # constrain the critic themselves
+SR_MODELS = {"srresnet", "srgan"}  # read data.scale, which only paired SR data has
+NOT_DCGAN_SIZED = {"paired_sr_photos", "paired_sr", "paired_sr_div2k"}  # 96 px: not 4*2^n or 7*2^n
 
 
 def expected_error(model: str, data: str, loss: str) -> str | None:
     """The ConfigError message an invalid combination must raise, or None for a valid one."""
+    if model in SR_MODELS and data not in SR_DATA:
+        return "SRResNet needs the scale factor of paired super-resolution data"
+    if model in IMAGE_MODELS and data in NOT_DCGAN_SIZED:  # the networks are built before the family
+        return "data.image_size=96 cannot be produced by model="
     if model in CONDITIONAL_MODELS and data in UNLABELLED_DATA:
         return "needs a labelled dataset"
     if model in IMAGE_MODELS and data in POINT_DATA:

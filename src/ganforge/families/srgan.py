@@ -79,7 +79,7 @@ class SuperResolution(AdversarialModule):
             if theirs is not None and int(theirs) != ours:
                 raise ConfigError(
                     f"model={self.name}'s generator has {key}={ours}, but data={datamodule.name} has "
-                    f"data.{key}={theirs}; set model.generator.{key}=${{data.{key}}} (the default)."
+                    f"data.{key}={theirs}; leave model.generator.{key} at data.{key} (the default)."
                 )
 
     # ----------------------------------------------------------------- training setup
