@@ -62,7 +62,7 @@ def split_content(datamodule, split: str) -> dict[str, torch.Tensor]:
     if isinstance(datamodule, InMemoryDataModule):
         samples, labels = datamodule.load_split(split)
         return {"samples": samples, "labels": labels}
-    fields = datamodule.load_fields(split)
+    fields = datamodule.split_fields(split)  # checked: every declared field present and non-empty
     return {name: fields[name] for name in sorted(fields)}
 
 
@@ -123,13 +123,18 @@ def verify(cfg) -> dict:
     datamodule = build_datamodule(cfg)
     for split in SPLITS:
         expected = record["splits"][split]["sha256"]
-        if content_sha256(*split_content(datamodule, split).values()) != expected:
+        content = split_content(datamodule, split)
+        if content_sha256(*content.values()) != expected:
             raise DatasetError(
                 f"The {split} split of {cfg.data.name} no longer matches {path} (its source changed). "
                 "Fetch it again (dvc repro fetch) so the pipeline records and trains on the same data."
             )
         stored = torch.load(dataset_dir(cfg) / record["splits"][split]["file"], weights_only=True)
-        if content_sha256(*stored.values()) != expected:
+        if (
+            not isinstance(stored, dict)
+            or set(stored) != set(content)
+            or content_sha256(*(stored[k] for k in content)) != expected
+        ):
             raise DatasetError(
                 f"{dataset_dir(cfg) / record['splits'][split]['file']} is corrupt; fetch again."
             )

@@ -102,8 +102,11 @@ def _check_size(image: torch.Tensor, size: int, index: int) -> None:
         )
 
 
-def random_crops(images: Sequence[torch.Tensor], size: int, per_image: int, seed: int) -> torch.Tensor:
-    """``per_image`` random ``size`` x ``size`` crops of each uint8 [C, H, W] image, stacked.
+def random_crops(
+    images: Sequence[torch.Tensor], size: int, per_image: int, seed: int, channels: int | None = None
+) -> torch.Tensor:
+    """``per_image`` random ``size`` x ``size`` crops of each uint8 [C, H, W] image, stacked (each image
+    converted to ``channels`` first, so grayscale and colour photos mix).
 
     Image ``i``'s crops depend only on (seed, i), so they do not change when other images are added.
     """
@@ -111,7 +114,7 @@ def random_crops(images: Sequence[torch.Tensor], size: int, per_image: int, seed
         raise ConfigError(f"data.crops_per_image={per_image} must be >= 1.")
     crops = []
     for i in range(len(images)):
-        image = images[i]
+        image = to_channels(images[i], channels)
         _check_size(image, size, i)
         g = torch.Generator().manual_seed(seed * 1_000_003 + i)
         top = torch.randint(0, image.shape[-2] - size + 1, (per_image,), generator=g)
@@ -120,11 +123,12 @@ def random_crops(images: Sequence[torch.Tensor], size: int, per_image: int, seed
     return torch.stack(crops).contiguous()
 
 
-def tile_crops(images: Sequence[torch.Tensor], size: int) -> torch.Tensor:
-    """The centred grid of non-overlapping ``size`` tiles covering each image (deterministic)."""
+def tile_crops(images: Sequence[torch.Tensor], size: int, channels: int | None = None) -> torch.Tensor:
+    """The centred grid of non-overlapping ``size`` tiles covering each image (deterministic), each image
+    converted to ``channels`` first."""
     tiles = []
     for i in range(len(images)):
-        image = images[i]
+        image = to_channels(images[i], channels)
         _check_size(image, size, i)
         rows, cols = image.shape[-2] // size, image.shape[-1] // size
         top0, left0 = (image.shape[-2] - rows * size) // 2, (image.shape[-1] - cols * size) // 2
@@ -142,9 +146,13 @@ def _check_split(split: str) -> None:
 
 def _images_of(loaded: Any) -> torch.Tensor | Sequence[torch.Tensor]:
     """A dataset loader's (images, labels) -> images; a photo source's sequence passes through."""
+    return _images_and_labels(loaded)[0]
+
+
+def _images_and_labels(loaded: Any) -> tuple[torch.Tensor | Sequence[torch.Tensor], torch.Tensor | None]:
     if isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[0], torch.Tensor):
-        return loaded[0]
-    return loaded
+        return loaded[0], loaded[1]
+    return loaded, None
 
 
 def paired_sr(
@@ -156,20 +164,35 @@ def paired_sr(
     crops_per_image: int = 64,
     seed: int = 0,
     channels: int | None = None,
+    labels: bool = False,
 ) -> dict[str, torch.Tensor]:
     """One split of paired SR data: ``{"lr": uint8 [N, C, hr_size/scale, ...], "hr": uint8 [N, C,
     hr_size, hr_size]}``. ``source`` defaults to :func:`skimage_photos`; images already of ``hr_size``
-    (Fashion-MNIST at 28) are used whole, larger ones are cropped (random for train, tiles for test)."""
+    (Fashion-MNIST at 28) are used whole, larger ones are cropped (random for train, tiles for test).
+
+    ``labels=True`` adds ``"hr_labels"`` (int64 [N]): the class of the image each HR crop comes from, for
+    sources that have classes (the evaluator classifier of the HR images trains on them)."""
     _check_split(split)
     check_sr_geometry(hr_size, scale)
-    images = _images_of((source or skimage_photos)(root=root, split=split))
+    images, classes = _images_and_labels((source or skimage_photos)(root=root, split=split))
+    if labels and classes is None:
+        raise ConfigError(
+            "data.loader.labels=true, but the HR source returns no class labels (photo sources have none); "
+            "set data.loader.labels=false."
+        )
     if isinstance(images, torch.Tensor) and tuple(images.shape[-2:]) == (hr_size, hr_size):
         hr = images
     elif split == "train":
-        hr = random_crops(images, hr_size, crops_per_image, seed)
+        hr = random_crops(images, hr_size, crops_per_image, seed, channels)
     else:
-        hr = tile_crops(images, hr_size)
-    return make_pairs(to_channels(hr, channels).contiguous(), scale)
+        hr = tile_crops(images, hr_size, channels)
+    pairs = make_pairs(to_channels(hr, channels).contiguous(), scale)
+    if labels:
+        # Crops are stacked image by image, the same number from each equally sized image.
+        pairs["hr_labels"] = torch.as_tensor(classes, dtype=torch.int64).repeat_interleave(
+            len(hr) // len(classes)
+        )
+    return pairs
 
 
 def full_image_pairs(
@@ -338,6 +361,42 @@ def _image_files(folder: Path) -> list[Path]:
             f"No images in {folder}; delete the dataset's folder and run ganforge-fetch again."
         )
     return files
+
+
+def photo_folder(
+    root: str | Path, split: str, path: str | None = None, test_path: str | None = None, test_every: int = 10
+) -> ImageFiles:
+    """Photos of any size under a folder (recursively) as the HR source, decoded on access.
+
+    With ``test_path`` its images are the test split; without, every ``test_every``-th file (sorted by
+    path) of ``path`` is held out for testing, so the two splits never share an image.
+    """
+    _check_split(split)
+    if not path:
+        raise DatasetError(
+            "data=paired_sr needs data.loader.source.path=/path/to/photos (a folder of images)."
+        )
+
+    def files_under(folder_arg: str, key: str) -> list[Path]:
+        folder = Path(folder_arg).expanduser()
+        if not folder.is_dir():
+            raise DatasetError(f"{key}={folder} is not a directory; point it at a folder of images.")
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}.")
+        return files
+
+    if test_path:
+        return ImageFiles(files_under(path if split == "train" else test_path, "data.loader.source.path"))
+    files = files_under(path, "data.loader.source.path")
+    if test_every < 2 or len(files) < 2:
+        raise DatasetError(
+            f"{path} holds {len(files)} image(s) and test_every={test_every}: holding out every "
+            "test_every-th image for testing needs at least 2 images and test_every >= 2; add images or "
+            "give a separate data.loader.source.test_path."
+        )
+    held_out = [i % test_every == 0 for i in range(len(files))]
+    return ImageFiles([f for f, h in zip(files, held_out) if h == (split == "test")])
 
 
 def div2k_benchmarks(

@@ -100,6 +100,51 @@ def sr_metrics(
     return {psnr_name: float(psnr.mean()), ssim_name: float(ssim.mean())}
 
 
+def hf_ratio_name(scale: int) -> str:
+    return f"hf_ratio_y_crop{scale}"
+
+
+def high_frequency_ratio(
+    sr: torch.Tensor | Sequence[torch.Tensor], hr: torch.Tensor | Sequence[torch.Tensor], scale: int
+) -> float:
+    """How much detail beyond the LR image's resolution SR has, relative to HR (1 = as much as HR).
+
+    Per image: the power spectrum of Y (border cropped, mean removed, Hann-windowed) summed over the
+    frequencies the LR image cannot hold (above its Nyquist limit, ``1 / (2 * scale)`` cycles per HR
+    pixel, along either axis), SR's sum divided by HR's; the mean over images. Pixel-loss SR is known to
+    be overly smooth (ratio well below 1, bicubic lower still); an adversarial loss restores texture
+    energy. It measures the *amount* of high-frequency content, not whether it is right (noise raises it
+    too), so it is read next to PSNR/SSIM, never alone. Hand-written: no library offers a weight-free
+    texture measure, and the learned perceptual ones (LPIPS, NIQE models) need downloads.
+    """
+    if isinstance(sr, torch.Tensor) and isinstance(hr, torch.Tensor):
+        sr, hr = list(sr), list(hr)
+    if len(sr) != len(hr) or not len(sr):
+        raise EvaluationError(f"Got {len(sr)} SR images for {len(hr)} HR images; need equal, nonzero.")
+    ratios = []
+    for s, h in zip(sr, hr):
+        if s.shape != h.shape:
+            raise EvaluationError(f"SR output {list(s.shape)} and HR target {list(h.shape)} differ in shape.")
+        power = []
+        for image in (s, h):
+            y = _crop(rgb_to_y(_check_images(image[None], "an image")), scale)[0, 0]
+            y = y - y.mean()
+            window = torch.outer(
+                torch.hann_window(y.shape[0], periodic=False, dtype=y.dtype),
+                torch.hann_window(y.shape[1], periodic=False, dtype=y.dtype),
+            )
+            power.append(torch.fft.fft2(y * window).abs().square())
+        fy = torch.fft.fftfreq(power[0].shape[0], dtype=torch.float64).abs()[:, None]
+        fx = torch.fft.fftfreq(power[0].shape[1], dtype=torch.float64).abs()[None, :]
+        band = torch.maximum(fy, fx) > 0.5 / scale
+        reference = float(power[1][band].sum())
+        if reference > 0:  # a flat HR image has no detail to compare with
+            ratios.append(float(power[0][band].sum()) / reference)
+    if not ratios:
+        raise EvaluationError("Every HR image is flat: the high-frequency ratio is undefined.")
+    return sum(ratios) / len(ratios)
+
+
 def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
     """The bicubic baseline: uint8 LR [N, C, h, w] -> uint8 [N, C, scale*h, scale*w].
 

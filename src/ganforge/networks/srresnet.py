@@ -25,8 +25,14 @@ from ganforge.errors import ConfigError
 SCALES = (2, 4, 8)
 
 
-def check_scale(scale: int) -> int:
+def check_scale(scale: int | None) -> int:
     """The number of ×2 pixel-shuffle stages for ``scale``, or a ConfigError."""
+    if scale is None:  # the model configs read data.scale, which only paired SR data has
+        raise ConfigError(
+            "SRResNet needs the scale factor of paired super-resolution data (data.scale), and this data has "
+            "none: use data=paired_sr_fashion_mnist, paired_sr_photos, paired_sr (any image source or "
+            "folder) or paired_sr_div2k."
+        )
     if scale not in SCALES:
         raise ConfigError(
             f"scale={scale} is not supported by SRResNet, which upsamples by ×2 pixel-shuffle stages: "
