@@ -41,6 +41,7 @@ def _c(id: str, script: str, argv: str | tuple[str, ...], expect: str, **kw) -> 
 
 T, S, E = "ganforge-train", "ganforge-sample", "ganforge-eval"
 F, C, V = "ganforge-fetch", "ganforge-compare", "ganforge-train-evaluator"
+TR, UP = "ganforge-translate", "ganforge-upscale"
 # Sample files are scored against digits (small, quick to load) with the session's evaluator and cache.
 SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluator} eval.cache_dir={cache}"
 
@@ -49,13 +50,13 @@ CASES = [
     # ---------------------------------------------------------------- config: unknown group options
     _c("train-unknown-model", T, "model=nosuch", r"model=nosuch: .*no option 'nosuch'.*Available options: "
        r"cdcgan, cgan, dcgan, vanilla, wgan, wgan_gp\.", subprocess=True),
-    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: cifar10, digits"),
+    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, cifar10, cyclegan_folder, digits"),
     _c("train-unknown-loss", T, "loss=nosuch", r"loss=nosuch.*Available options: hinge, least_squares"),
     _c("train-unknown-hardware", T, "hardware=tpu", r"hardware=tpu.*Available options: cpu, ddp"),
     _c("train-unknown-logger", T, "logger=nosuch", r"logger=nosuch.*Available options: csv, none"),
     _c("train-unknown-logger-in-list", T, "logger=[csv,nosuch]", r"logger=nosuch.*Available options: csv"),
     _c("train-unknown-experiment", T, "experiment=nosuch", r"experiment=nosuch.*Available options: "
-       r"dcgan_fashion_mnist, .*vanilla_ring"),
+       r"cyclegan_mnist5k_edges, dcgan_fashion_mnist, .*vanilla_ring"),
     _c("train-unknown-hparams-search", T, "hparams_search=nosuch", r"hparams_search=nosuch.*optuna_fid"),
     _c("train-unknown-launcher", T, "hydra/launcher=nosuch", r"hydra/launcher=nosuch.*basic, joblib"),
     _c("train-misspelt-option", T, "model=dcgn", r"Did you mean model=dcgan\?"),
@@ -234,6 +235,25 @@ CASES = [
     _c("train-evaluator-unknown-key", V, "evaluator.epoch=3", r"Did you mean evaluator\.epochs\?"),
     _c("train-evaluator-wrong-type", V, "evaluator.lr=fast", r"evaluator\.lr: Value 'fast'.*Float"),
     _c("train-evaluator-params-missing", V, "--params {tmp}/params.yaml", r"params\.yaml does not exist"),
+    # ---------------------------------------------------------------- ganforge-translate (CycleGAN)
+    _c("translate-no-args", TR, (), r"Missing ckpt=<path>", subprocess=True),
+    _c("translate-positional", TR, "x.ckpt", r"Arguments must be key=value; got \['x\.ckpt'\]"),
+    _c("translate-unknown-arg", TR, "ckpt=x.ckpt input=x scale=4", r"Unknown argument\(s\) \['scale'\]"),
+    _c("translate-no-input", TR, "ckpt=x.ckpt", r"Missing input=<path>"),
+    _c("translate-ckpt-missing", TR, "ckpt={tmp}/nope.ckpt input={five_images}", r"nope\.ckpt does not exist"),
+    _c("translate-ckpt-random-bytes", TR, "ckpt={random_ckpt} input={five_images}", NOT_A_CHECKPOINT),
+    _c("translate-noise-model", TR, "ckpt={ckpt} input={five_images} out={tmp}/out",
+       r"model=vanilla checkpoint, and that family has no translation directions.*model=cyclegan"),
+    # ---------------------------------------------------------------- ganforge-upscale (SRResNet / SRGAN)
+    _c("upscale-no-args", UP, (), r"Missing ckpt=, input=, out=", subprocess=True),
+    _c("upscale-positional", UP, "x.ckpt", r"Arguments must be key=value; got \['x\.ckpt'\]"),
+    _c("upscale-unknown-arg", UP, "ckpt=x.ckpt input=x out=y scale=4", r"Unknown argument\(s\) \['scale'\]"),
+    _c("upscale-ckpt-missing", UP, "ckpt={tmp}/nope.ckpt input={five_images} out={tmp}/out",
+       r"nope\.ckpt does not exist"),
+    _c("upscale-ckpt-foreign", UP, "ckpt={foreign_ckpt} input={five_images} out={tmp}/out",
+       r"not a ganforge checkpoint"),
+    _c("upscale-noise-model", UP, "ckpt={ckpt} input={five_images} out={tmp}/out",
+       r"checkpoint of model=vanilla, not of a super-resolution"),
 ]
 # fmt: on
 

@@ -106,6 +106,7 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
     from ganforge.finite import check_finite_samples, check_finite_weights
     from ganforge.io import atomic_write_text
     from ganforge.metrics.evaluate import EvalSettings, MetricSuite, generate
+    from ganforge.metrics.registry import parse_metrics
     from ganforge.metrics.sample_files import load_samples
 
     device = resolve_device(args.get("device", "cpu"))
@@ -114,6 +115,7 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
     if out.is_dir():
         raise EvaluationError(f"out={out} is a directory; give a file name, e.g. out={out / 'metrics.json'}.")
     writable_dir(out.parent, "out", hint="Pass out=<file.json> in a folder you can write to.")
+    parse_metrics(args["metrics"])  # a misspelt metric fails before any file is read
     datamodule = build_datamodule(cfg)
     module = None
     if ckpt is not None:
