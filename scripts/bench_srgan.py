@@ -87,7 +87,7 @@ LABELS = {
 def train_run(
     overrides: list[str], run_dir: Path, steps: int, every: int, threads: int
 ) -> tuple[Path, float]:
-    """Train (resume, or reuse) one run; returns its last checkpoint and the training seconds (0 if reused)."""
+    """Train (resume, or reuse) one run; returns its last checkpoint and training seconds (0 if reused)."""
     from ganforge.config.loading import compose_config
     from ganforge.training import train
 

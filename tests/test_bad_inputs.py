@@ -50,7 +50,8 @@ CASES = [
     # ---------------------------------------------------------------- config: unknown group options
     _c("train-unknown-model", T, "model=nosuch", r"model=nosuch: .*no option 'nosuch'.*Available options: "
        r"cdcgan, cgan, dcgan, vanilla, wgan, wgan_gp\.", subprocess=True),
-    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, cifar10, cyclegan_folder, digits"),
+    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, cifar10, "
+       r"cyclegan_folder, digits"),
     _c("train-unknown-loss", T, "loss=nosuch", r"loss=nosuch.*Available options: hinge, least_squares"),
     _c("train-unknown-hardware", T, "hardware=tpu", r"hardware=tpu.*Available options: cpu, ddp"),
     _c("train-unknown-logger", T, "logger=nosuch", r"logger=nosuch.*Available options: csv, none"),
@@ -240,7 +241,8 @@ CASES = [
     _c("translate-positional", TR, "x.ckpt", r"Arguments must be key=value; got \['x\.ckpt'\]"),
     _c("translate-unknown-arg", TR, "ckpt=x.ckpt input=x scale=4", r"Unknown argument\(s\) \['scale'\]"),
     _c("translate-no-input", TR, "ckpt=x.ckpt", r"Missing input=<path>"),
-    _c("translate-ckpt-missing", TR, "ckpt={tmp}/nope.ckpt input={five_images}", r"nope\.ckpt does not exist"),
+    _c("translate-ckpt-missing", TR, "ckpt={tmp}/nope.ckpt input={five_images}",
+       r"nope\.ckpt does not exist"),
     _c("translate-ckpt-random-bytes", TR, "ckpt={random_ckpt} input={five_images}", NOT_A_CHECKPOINT),
     _c("translate-noise-model", TR, "ckpt={ckpt} input={five_images} out={tmp}/out",
        r"model=vanilla checkpoint, and that family has no translation directions.*model=cyclegan"),

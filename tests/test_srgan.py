@@ -418,7 +418,8 @@ def test_fetch_writes_and_verifies_dict_shaped_splits(tmp_path):
     record = json.loads((tmp_path / "data" / "paired_sr_photos" / "checksums.json").read_text())
     train = record["splits"]["train"]["fields"]
     assert train["hr"]["num_samples"] == 12 and train["lr"]["num_samples"] == 12
-    assert record["splits"]["test"]["fields"]["lr"] == {"num_samples": 3, "shape": [3, 12, 12], "dtype": "uint8"}
+    test_lr = record["splits"]["test"]["fields"]["lr"]
+    assert test_lr == {"num_samples": 3, "shape": [3, 12, 12], "dtype": "uint8"}
     stored = torch.load(tmp_path / "data" / "paired_sr_photos" / "train.pt", weights_only=True)
     assert set(stored) == {"hr", "lr"} and stored["hr"].shape == (12, 3, 48, 48)
     main(["--verify", *args])
