@@ -49,7 +49,7 @@ SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluato
 CASES = [
     # ---------------------------------------------------------------- config: unknown group options
     _c("train-unknown-model", T, "model=nosuch", r"model=nosuch: .*no option 'nosuch'.*Available options: "
-       r"cdcgan, cgan, dcgan, vanilla, wgan, wgan_gp\.", subprocess=True),
+       r"cdcgan, cgan, cyclegan, dcgan, srgan, srresnet, vanilla, wgan, wgan_gp\.", subprocess=True),
     _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, cifar10, "
        r"cyclegan_folder, digits"),
     _c("train-unknown-loss", T, "loss=nosuch", r"loss=nosuch.*Available options: hinge, least_squares"),

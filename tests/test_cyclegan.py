@@ -76,6 +76,13 @@ def trained(compose_session, tmp_path_factory):
 
 
 # ----------------------------------------------------------------------------- training
+def test_least_squares_is_the_default_loss_of_the_model_and_loss_still_overrides(compose):
+    """A model config chooses its family's default loss (conf/config.yaml lists loss before model)."""
+    assert compose("model=cyclegan", "data=mnist5k_to_edges").loss.name == "least_squares"
+    assert compose("model=cyclegan", "data=mnist5k_to_edges", "loss=hinge").loss.name == "hinge"
+    assert compose("model=dcgan").loss.name == "non_saturating"  # other models keep the global default
+
+
 def test_a_few_steps_train_all_four_networks_k_to_1(run, compose, tmp_path):
     import lightning as L
 

@@ -84,7 +84,7 @@ class CycleGAN(AdversarialModule):
         if self.loss.name != "least_squares":
             log.warning(
                 "model=%s trains with loss=%s; the paper's adversarial loss is least squares "
-                "(loss=least_squares, as in experiment=cyclegan_mnist5k_edges).",
+                "(this model's default loss: leave loss= out, or pass loss=least_squares).",
                 self.name,
                 self.loss.name,
             )
