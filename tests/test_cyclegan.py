@@ -330,19 +330,12 @@ def test_dvc_repro_fetches_trains_and_evaluates_cyclegan(tmp_path):
     """fetch (unpaired fields) -> evaluator (domain B) -> train -> evaluate, through real `dvc repro`."""
     import shutil
 
-    from test_pipeline_dvc import ROOT, compose_params
+    from test_pipeline_dvc import compose_params, copy_checkout
     from test_pipeline_dvc import run as run_in
 
     if shutil.which("dvc", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("dvc is not installed (make install installs it with the tracking extra)")
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.split(b"\0")
-    repo = tmp_path / "repo"
-    for name in filter(None, (f.decode() for f in files)):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    repo = copy_checkout(tmp_path / "repo")
     overrides = [o for o in tiny(4, 2, 2) if not o.startswith("trainer.checkpoint")] + [
         "trainer.checkpoint_every_n_steps=2",
         "eval.every_n_steps=2",

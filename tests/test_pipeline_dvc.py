@@ -72,19 +72,24 @@ def run(repo: Path, *cmd: str, timeout: int = 300) -> str:
     return result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """The checkout's files (tracked and untracked, not ignored) in a fresh git repo, with tiny params."""
+def copy_checkout(repo: Path) -> Path:
+    """The checkout's files (tracked and untracked, not ignored) copied into ``repo`` (not yet a git repo)."""
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
     ).stdout.split(b"\0")
-    repo = tmp_path_factory.mktemp("repo")
     for name in filter(None, (f.decode() for f in files)):
         if (ROOT / name).is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, repo / name)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """The checkout's files (tracked and untracked, not ignored) in a fresh git repo, with tiny params."""
+    repo = copy_checkout(tmp_path_factory.mktemp("repo"))
     params = yaml.safe_load((repo / "params.yaml").read_text())
     for keys, value in TINY.items():
         node = params

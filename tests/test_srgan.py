@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
+import yaml
 from helpers.tensors import flat_params
 from PIL import Image
 
@@ -457,3 +459,37 @@ def test_grayscale_and_colour_photos_mix_in_one_rgb_split():
     assert torch.equal(gray[:, 0], gray[:, 1]) and torch.equal(gray[:, 1], gray[:, 2])
     test = ps.paired_sr("unused", "test", scale=4, hr_size=96, source=source, channels=3)
     assert test["hr"].shape[1:] == (3, 96, 96) and test["lr"].shape[1:] == (3, 24, 24)
+
+
+def test_dvc_repro_fetches_trains_and_evaluates_srgan(tmp_path):
+    """fetch (lr/hr fields) -> evaluator (hr, its labels) -> train (content=classifier on that evaluator)
+    -> evaluate, through real `dvc repro`; SR data from the mnist5k digits to keep it small."""
+    import shutil
+
+    from test_pipeline_dvc import compose_params, copy_checkout
+    from test_pipeline_dvc import run as run_in
+
+    if shutil.which("dvc", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("dvc is not installed (make install installs it with the tracking extra)")
+    repo = copy_checkout(tmp_path / "repo")
+    overrides = [
+        *SRGAN, "model.content=classifier", "data.loader.source._target_=ganforge.data.sources.mnist5k",
+        "trainer.max_steps=4", "trainer.checkpoint_every_n_steps=2", "trainer.sample_every_n_steps=2",
+        "eval.every_n_steps=2", "evaluator.min_steps=20", "evaluator.epochs=1",
+    ]  # fmt: skip
+    params = compose_params(repo, repo / "params.yaml", overrides)
+    assert params["model"]["name"] == "srgan" and params["data"]["name"] == "paired_sr_fashion_mnist"
+    run_in(repo, "git", "init", "-q")
+    run_in(repo, "git", "add", "-A")
+    run_in(repo, "git", "commit", "-qm", "copy")
+    out = run_in(repo, "dvc", "repro", timeout=600)
+    assert all(f"Running stage '{s}'" in out for s in ("fetch", "evaluator", "train", "evaluate"))
+    checksums = json.loads((repo / "data" / "paired_sr_fashion_mnist" / "checksums.json").read_text())
+    assert {"lr", "hr", "hr_labels"} <= set(checksums["splits"]["train"]["fields"])
+    evaluator = repo / "outputs" / "evaluators" / "paired_sr_fashion_mnist" / "classifier.pt"
+    assert torch.load(evaluator, weights_only=True)["field"] == "hr"
+    config = yaml.safe_load((repo / "outputs" / "dvc" / "train" / "config.yaml").read_text())
+    assert config["model"]["content"] == "classifier"
+    metrics = json.loads((repo / "outputs" / "dvc" / "train" / "metrics.json").read_text())
+    assert np.isfinite(metrics["metrics"]["fid10k_classifier"])
+    assert "Running stage" not in run_in(repo, "dvc", "repro"), "nothing changed: nothing reruns"
