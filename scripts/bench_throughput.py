@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import lightning as L
 import torch
+from bench_results import append_result
 
 from ganforge.build import build_datamodule, build_module
 from ganforge.config.loading import compose_config
@@ -112,6 +115,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="timed generator steps per round")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before timing")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--out", type=Path, default=Path("docs/bench_throughput.jsonl"), help="results file (appended)"
+    )
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     args = parser.parse_args()
     overrides = [*DEFAULT, *args.overrides]
@@ -130,6 +136,19 @@ def main() -> None:
         f"median plain PyTorch: {p:.1f} img/s; median ganforge: {g:.1f} img/s; "
         f"ratio ganforge/plain: {g / p:.3f}"
     )
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "commit": commit.strip() or None,
+        "overrides": args.overrides,
+        "steps": args.steps,
+        "torch_threads": torch.get_num_threads(),
+        "plain_img_per_s": plain,
+        "ganforge_img_per_s": ours,
+        "ratio": g / p,
+    }
+    append_result(args.out, result)
+    print(f"appended to {args.out}")
 
 
 if __name__ == "__main__":
