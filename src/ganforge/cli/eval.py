@@ -7,7 +7,7 @@ With ``ckpt=``, samples come from the checkpoint's generator (EMA copy if kept) 
 (``seed=``), and the results go to ``<run>/metrics.json``. With ``samples=``, the dataset is chosen by
 ``data=`` and the results go to ``<samples>.metrics.json`` (or ``out=``). Other ``key=value`` arguments
 are overrides of the config (``eval.classifier_path=...``, ``paths.root_dir=...``, ``data.*`` with samples).
-Metric names: see ``ganforge.metrics.registry`` or README "Evaluation".
+Metric names: see ``ganforge.metrics.registry`` or docs/evaluation.md.
 """
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ class HardwareConfig:
 
 @dataclass
 class TrainerConfig:
-    # All step counts below are generator steps (one generator update = one step; see README).
+    # All step counts below are generator steps (one generator update = one step; see docs/configuration.md).
     max_steps: int = 1500
     log_every_n_steps: int = 10
     sample_every_n_steps: int = 250

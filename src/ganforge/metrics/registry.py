@@ -2,7 +2,7 @@
 
 ``<kind><count>[_<route>]``: the count of generated samples is part of the name (``10k`` = 10,000,
 ``2k5`` = 2,500, ``500`` = 500), the route names the feature extractor (``classifier`` or ``inception``).
-The real reference is always the dataset's full train split (see README "Evaluation").
+The real reference is always the dataset's full train split (see docs/evaluation.md).
 
 =================  ======================================================  ==========================
 kind               what                                                    example
