@@ -79,7 +79,8 @@ def test_atomic_writes_follow_the_umask(tmp_path, umask):
 def test_a_training_runs_files_and_folders_follow_the_umask(run, tmp_path, umask):
     previous = os.umask(umask)
     try:
-        run(*TINY, "trainer.max_steps=1", "trainer.sample_every_n_steps=1", "trainer.checkpoint_every_n_steps=1")
+        every_step = ("trainer.sample_every_n_steps=1", "trainer.checkpoint_every_n_steps=1")
+        run(*TINY, "trainer.max_steps=1", *every_step)
         with gio.atomic_path(tmp_path / "plain.bin") as tmp:
             tmp.write_bytes(b"x")
     finally:
