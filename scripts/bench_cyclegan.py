@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from bench_results import append_result, load_results, mean_se
+from bench_results import append_result, load_results, mean_se, require_rows, results_file
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -247,7 +247,7 @@ def main() -> None:
     parser.add_argument("--ndf", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy CPU)")
-    parser.add_argument("--results", type=Path, default=Path("docs/bench_cyclegan.jsonl"))
+    parser.add_argument("--results", type=Path, default=results_file("bench_cyclegan.jsonl"))
     parser.add_argument("--image", type=Path, default=None, help="save seed 0's translation grid here")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_cyclegan"), help="run directories")
     parser.add_argument("--table-only", action="store_true", help="print the table of existing results")
@@ -276,6 +276,8 @@ def main() -> None:
                     f"({result['gen_steps_done']} steps, {result['train_seconds']} s)",
                     flush=True,
                 )
+    if args.table_only:
+        require_rows(args.results, results)
     present = list(dict.fromkeys(r["dataset"] for r in results))
     print(
         table(

@@ -7,8 +7,9 @@ spend more time: the wall seconds are recorded), then scores 10,000 samples from
 against the dataset's train split with the registry's ``fid10k_classifier``, ``kid10k_classifier`` and
 ``is10k_classifier`` (the evaluator trained by ``ganforge-train-evaluator data=<data>``). For conditional
 models it also draws 1,000 samples of each class and reports how many the evaluator assigns to the
-requested class. Results are appended to ``<out>/results.jsonl`` as they come; finished runs are skipped
-when the script is rerun.
+requested class. Results are appended to ``--results`` (default docs/bench_families_fid.jsonl, the
+committed file the README's table comes from) as they come; finished runs are skipped when the script is
+rerun, and ``--table-only`` prints the table of that file without training.
 
     python scripts/bench_families_fid.py [--datasets mnist5k fashion_mnist] [--variants dcgan ...]
         [--steps 1000] [--batch-size 64] [--seeds 1] [--threads 1] [--out outputs/bench_families_fid]
@@ -26,7 +27,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from bench_results import append_result, load_results, mean_se
+from bench_results import append_result, load_results, mean_se, require_rows, results_file
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -172,17 +173,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    parser.add_argument("--out", type=Path, default=Path("outputs/bench_families_fid"))
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench_families_fid"), help="run folders")
+    parser.add_argument("--results", type=Path, default=results_file("bench_families_fid.jsonl"))
     parser.add_argument("--table-only", action="store_true", help="print the table of existing results")
     parser.add_argument("--reference", action="store_true", help="also score each dataset's real test split")
     args = parser.parse_args()
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    results_path = args.out / "results.jsonl"
+    results_path = args.results
     results = load_results(results_path)
     key = ("dataset", "variant", "seed", "steps", "batch_size")
     done = {tuple(r[k] for k in key) for r in results}
     if not args.table_only:
+        args.out.mkdir(parents=True, exist_ok=True)
         for seed in range(args.seeds):
             for dataset in args.datasets:
                 for variant in args.variants:
@@ -201,6 +203,8 @@ def main() -> None:
         for r in results
         if r["steps"] == args.steps and r["batch_size"] == args.batch_size and r["variant"] in args.variants
     ]
+    if args.table_only:
+        require_rows(results_path, selected)
     print(table(selected, args.datasets))
     if args.reference:
         for dataset in args.datasets:

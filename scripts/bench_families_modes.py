@@ -6,7 +6,9 @@ Each (dataset, variant, seed) trains one model in-process with the same CLI conf
 generator (the EMA copy where there is one) and scores them with
 ganforge.metrics.mode_coverage.mode_coverage (modes captured, % high quality within 3 std, reverse KL).
 Runs go seed by seed, so an interrupted benchmark still covers every variant; each result is appended to
-<out>/results.jsonl as soon as it exists, and finished runs are skipped when the script is rerun.
+``--results`` (default docs/bench_families_modes.jsonl, the committed file the README's table comes from)
+as soon as it exists, finished runs are skipped when the script is rerun, and ``--table-only`` prints the
+table of that file without training.
 
     python scripts/bench_families_modes.py [--seeds 5] [--steps 6000] [--datasets ring grid]
         [--variants gan gan+sn ...] [--out outputs/bench_modes] [--table-only]
@@ -22,7 +24,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from bench_results import append_result, load_results, mean_se
+from bench_results import append_result, load_results, mean_se, require_rows, results_file
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -122,15 +124,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--datasets", nargs="+", default=["grid", "ring"])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--out", type=Path, default=Path("outputs/bench_modes"))
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench_modes"), help="run directories")
+    parser.add_argument("--results", type=Path, default=results_file("bench_families_modes.jsonl"))
     parser.add_argument("--table-only", action="store_true", help="print the table of existing results")
     args = parser.parse_args()
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    results_path = args.out / "results.jsonl"
+    results_path = args.results
     results = load_results(results_path)
     done = {(r["dataset"], r["variant"], r["seed"], r["steps"]) for r in results}
     if not args.table_only:
+        args.out.mkdir(parents=True, exist_ok=True)
         for seed in range(args.seeds):
             for dataset in args.datasets:
                 for variant in args.variants:
@@ -149,6 +152,8 @@ def main() -> None:
     selected = [
         r for r in results if r["variant"] in args.variants and (args.table_only or r["steps"] == args.steps)
     ]
+    if args.table_only:
+        require_rows(results_path, selected)
     print(table(selected, args.datasets))
 
 

@@ -5,11 +5,26 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 from pathlib import Path
+
+# The committed results files sit in the repository's docs/; found from this file, not the working
+# directory, so --table-only prints the README's tables from wherever the script is started.
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def results_file(name: str) -> Path:
+    return DOCS / name
 
 
 def load_results(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def require_rows(path: Path, rows: list[dict]) -> None:
+    """Stop with a message instead of printing an empty table (``--table-only`` on a file with no rows)."""
+    if not rows:
+        sys.exit(f"{path}: no results to tabulate (missing, empty, or none match the options given).")
 
 
 def append_result(path: Path, result: dict) -> None:

@@ -40,7 +40,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from bench_results import append_result, load_results
+from bench_results import append_result, load_results, require_rows, results_file
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -329,7 +329,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    parser.add_argument("--out", type=Path, default=Path("docs/bench_srgan.jsonl"))
+    parser.add_argument("--out", type=Path, default=results_file("bench_srgan.jsonl"))
     parser.add_argument("--work", type=Path, default=Path("outputs/bench_srgan"))
     parser.add_argument("--picture", type=Path, default=Path("docs/images"))
     evaluators = Path("outputs/evaluators")
@@ -358,6 +358,8 @@ def main() -> None:
                 run_set(name, seed, args, done, results, args.out)
     if not args.table_only:
         pictures(args, args.seeds[0])
+    else:
+        require_rows(args.out, results)
     print(table(results))
 
 

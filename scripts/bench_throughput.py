@@ -20,7 +20,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from bench_results import append_result
+from bench_results import append_result, results_file
 
 from ganforge.build import build_datamodule, build_module
 from ganforge.config.loading import compose_config
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before timing")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--out", type=Path, default=Path("docs/bench_throughput.jsonl"), help="results file (appended)"
+        "--out", type=Path, default=results_file("bench_throughput.jsonl"), help="results file (appended)"
     )
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     args = parser.parse_args()

@@ -75,6 +75,38 @@ def test_atomic_writes_follow_the_umask(tmp_path, umask):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_training_runs_files_and_folders_follow_the_umask(run, tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        every_step = ("trainer.sample_every_n_steps=1", "trainer.checkpoint_every_n_steps=1")
+        run(*TINY, "trainer.max_steps=1", *every_step)
+        with gio.atomic_path(tmp_path / "plain.bin") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(previous)
+    run_dir = tmp_path / "run"
+    files = [run_dir / "config.yaml", run_dir / "samples" / "step_0000001.png", tmp_path / "plain.bin"]
+    files += [run_dir / "checkpoints" / "last.ckpt", run_dir / "checkpoints" / "step_0000001.ckpt"]
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    for path in (run_dir, run_dir / "samples", run_dir / "checkpoints"):
+        assert path.stat().st_mode & 0o777 == 0o777 & ~umask, path
+
+
+def test_downloads_follow_the_umask(tmp_path):
+    from ganforge.data.archives import download
+
+    (tmp_path / "site.bin").write_bytes(b"abc" * 100)
+    previous = os.umask(0o022)
+    try:
+        assert download((tmp_path / "site.bin").as_uri(), tmp_path / "got" / "file.bin") == 300
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "got" / "file.bin").stat().st_mode & 0o777 == 0o644
+    assert os.listdir(tmp_path / "got") == ["file.bin"]
+
+
 class _FullDisk(io.FileIO):
     """A file on a disk that fills up after ``room`` bytes: write() then fails as the kernel's does."""
 

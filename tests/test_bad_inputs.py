@@ -70,8 +70,10 @@ CASES = [
     _c("train-wrong-type", T, "trainer.max_steps=many", r"trainer\.max_steps: Value 'many'.*Integer"),
     _c("train-float-for-int", T, "trainer.seed=1.5", r"trainer\.seed: Value '1\.5'.*Integer"),
     _c("train-empty-value", T, "data.batch_size=", r"data\.batch_size: Value ''.*Integer"),
-    _c("train-unknown-optimizer", T, "model.g_optimizer.name=adamx", r"model\.g_optimizer\.name: Invalid "
-       r"value 'adamx', expected one of \[adam, adamw, rmsprop, sgd\]"),
+    _c("train-unknown-optimizer", T, "model.g_optimizer.name=adamx", r"model\.g_optimizer\.name='adamx' is "
+       r"not an optimizer ganforge can use; allowed values: any torch.optim optimizer class: .*Adam, AdamW"),
+    _c("train-unknown-optimizer-kwarg", T, "+model.g_optimizer.kwargs.nesterov=true", r"model\.g_optimizer"
+       r"\.kwargs: torch\.optim\.Adam takes no argument nesterov; it takes: lr, betas"),
     _c("train-value-for-section", T, "trainer=3", r"trainer: .*int is not a subclass of TrainerConfig"),
     _c("train-list-for-path", T, "ckpt_path=[1]", r"ckpt_path: Cannot convert 'list' to string"),
     _c("train-override-syntax", T, "model=[", r"Cannot parse the override 'model=\['"),

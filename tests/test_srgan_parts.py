@@ -7,6 +7,7 @@ import http.server
 import io
 import json
 import math
+import os
 import tarfile
 import threading
 import zipfile
@@ -201,9 +202,15 @@ def test_vgg54_weights_download_through_torch_hub_with_their_hash(tmp_path, monk
     torch.save({"features.0.weight": torch.arange(3.0), "classifier.0.weight": torch.ones(1)}, buffer)
     name = f"vgg19-{hashlib.sha256(buffer.getvalue()).hexdigest()[:8]}.pth"
     (site / name).write_bytes(buffer.getvalue())
-    state = cl.load_vgg54_state_dict(url=f"{serve(site)}/{name}")
+    previous = os.umask(0o022)
+    try:
+        state = cl.load_vgg54_state_dict(url=f"{serve(site)}/{name}")
+    finally:
+        os.umask(previous)
     assert list(state) == ["0.weight"] and state["0.weight"].tolist() == [0.0, 1.0, 2.0]
-    assert (tmp_path / "hub" / "checkpoints" / name).is_file()  # cached: the next call reads it
+    cached = tmp_path / "hub" / "checkpoints" / name
+    assert cached.is_file()  # cached: the next call reads it
+    assert cached.stat().st_mode & 0o777 == 0o644  # torch.hub's own temporary would leave it 0600
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,16 @@ TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
-def _create_temporary(target: Path) -> Path:
+def umask_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0o666 less the process umask."""
+    # os.umask is the only way to read the umask: set it and put it back at once.
+    current = os.umask(0o022)
+    os.umask(current)
+    return 0o666 & ~current
+
+
+def create_temporary(target: Path) -> Path:
+    """Create an empty, exclusive ``.<target name>.<8 hex>.tmp`` next to ``target`` (mode from the umask)."""
     # Not tempfile.mkstemp: it creates files with mode 0600 whatever the umask. Mode 0666 here is reduced
     # by the umask (and default ACLs) like any file the user's programs create.
     for _ in range(100):
@@ -64,7 +73,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_temporary(path)
+    tmp = create_temporary(path)
     try:
         yield tmp
         fsync_path(tmp)

@@ -8,31 +8,28 @@ runs. Value ranges and cross-group combinations are checked by :mod:`ganforge.co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 
-class OptimizerName(str, Enum):
-    adam = "adam"
-    adamw = "adamw"
-    rmsprop = "rmsprop"
-    sgd = "sgd"
-
-
 @dataclass
 class OptimizerConfig:
     """One network's optimizer. Fields an optimizer does not use are ignored (betas for SGD, say)."""
 
-    name: OptimizerName = OptimizerName.adam
+    # Any torch.optim optimizer class, case-insensitive: adam, adamw, rmsprop, sgd, Adamax, NAdam, RAdam...
+    # (a name looked up in torch.optim, not a _target_: see ganforge.families.optim).
+    name: str = "adam"
     lr: float = 2e-4
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     momentum: float = 0.0  # sgd, rmsprop
     alpha: float = 0.99  # rmsprop smoothing
     eps: float = 1e-8
     weight_decay: float = 0.0
+    # Further keyword arguments of the optimizer class (nesterov, amsgrad, dampening...); they override
+    # the fields above, which are passed only to classes that take them.
+    kwargs: dict[str, Any] = field(default_factory=dict)
     # Clip this network's gradient norm (on unscaled gradients, also under mixed precision).
     grad_clip_norm: float | None = None
     # A torch.optim.lr_scheduler as a partial ({_target_, _partial_: true, ...}); stepped once per

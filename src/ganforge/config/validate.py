@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from ganforge.callbacks.nonfinite import check_mode as check_nonfinite_mode
 from ganforge.distributed.strategy import UNSAFE_STRATEGY_STRINGS
 from ganforge.errors import ConfigError
+from ganforge.families.optim import check_optimizer_choice
 from ganforge.stabilizers import check_stabilizers
 
 PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed", "64", "64-true")
@@ -25,6 +26,7 @@ def _positive(key: str, value: float, strict: bool = True) -> None:
 
 
 def _check_optimizer(key: str, opt: DictConfig) -> None:
+    check_optimizer_choice(key, opt)
     _positive(f"{key}.lr", opt.lr)
     if len(opt.betas) != 2 or not all(0.0 <= b < 1.0 for b in opt.betas):
         raise ConfigError(f"{key}.betas={list(opt.betas)} must be two numbers in [0, 1).")

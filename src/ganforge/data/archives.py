@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganforge.errors import DatasetError
-from ganforge.io import atomic_write_text
+from ganforge.io import atomic_write_text, create_temporary
 
 CHUNK = 1 << 20
 
@@ -57,12 +57,11 @@ def download(url: str, dest: Path, timeout: float = 60.0, hint: str = "") -> int
     Content-Length (urllib's ``read`` returns b"" at an early end of stream instead of raising).
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
-    tmp = Path(tmp_name)
+    tmp = create_temporary(dest)  # not tempfile.mkstemp, whose files are mode 0600 whatever the umask
     received = 0
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "ganforge"})
-        with open(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
+        with open(tmp, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             while block := response.read(CHUNK):
                 out.write(block)

@@ -256,7 +256,7 @@ class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
             params = side.parameters()
             if not params:
                 continue  # e.g. a family whose discriminator side is empty (all phases k = 0)
-            opt = build_optimizer(params, side.optimizer_cfg)
+            opt = build_optimizer(params, side.optimizer_cfg, f"the {side.name} optimizer")
             if side.optimizer_cfg.get("grad_clip_norm"):
                 self._clip_norms[id(opt)] = (params, float(side.optimizer_cfg["grad_clip_norm"]))
             optimizers.append(opt)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import ConfigError, EvaluationError
+from ganforge.io import umask_file_mode
 
 CONTENT_KINDS = ("vgg54", "classifier", "mse")
 CONTENT_WEIGHT = 1.0
@@ -181,6 +182,8 @@ def load_vgg54_state_dict(url: str | None = None) -> dict[str, torch.Tensor]:
             )
         except Exception as exc:  # noqa: BLE001 - any download failure gets the same advice
             raise _offline_error(url, path, f"{type(exc).__name__}: {exc}") from exc
+        if path.is_file():  # torch.hub downloads through a NamedTemporaryFile: mode 0600 whatever the umask
+            os.chmod(path, umask_file_mode())
     return {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
 
 
