@@ -12,9 +12,11 @@ from lightning.fabric.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
 from ganforge.callbacks.checkpoint import PeriodicCheckpoint, RemoveStaleTemporaries
+from ganforge.callbacks.log_line import LogLine
 from ganforge.callbacks.metrics import metric_callbacks
 from ganforge.callbacks.nonfinite import NonFiniteGuard
 from ganforge.callbacks.preemption import PreemptionCheckpoint, resolve_signal
+from ganforge.callbacks.progress import GeneratorStepProgressBar
 from ganforge.callbacks.run_record import RunRecord
 from ganforge.callbacks.sample_grid import SampleGrid
 from ganforge.callbacks.saturation import SaturationWarning
@@ -74,8 +76,11 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
         SampleGrid(run_dir / "samples", t.sample_every_n_steps, t.num_sample_images, t.seed, t.max_steps),
         PeriodicCheckpoint(run_dir / "checkpoints", t.checkpoint_every_n_steps, t.max_steps),
         *metric_callbacks(cfg, run_dir),  # eval.metrics; none by default
+        LogLine(t.log_every_n_steps, t.max_steps),  # after the metrics callback: shows this step's scores
         ReplicaConsistencyCheck(run_dir),
         *([PreemptionCheckpoint(run_dir / "checkpoints", preemption)] if preemption else []),
+        # In generator steps out of max_steps; Lightning's default counts batches of the current epoch.
+        *([GeneratorStepProgressBar(t.max_steps)] if t.progress_bar else []),
     ]
 
 

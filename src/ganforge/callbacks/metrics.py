@@ -49,14 +49,17 @@ class MetricsCallback(GeneratorStepCallback):
         final_step: int,
         checkpoint_dir: str | Path,
         best_metric: str | None = None,
+        log_every_n_steps: int = 0,
     ):
         super().__init__(every_n_steps, final_step)
+        self.log_every_n_steps = log_every_n_steps  # the cadence of LogLine, which prints our scores then
         self.names = list(metrics)
         self.settings = settings
         self.checkpoint_dir = Path(checkpoint_dir)
         self.best_metric = pick_best_metric(self.names, best_metric)
         self.best_value: float | None = None
         self.last: dict[str, float] = {}
+        self.last_step: int | None = None  # the generator step ``last`` was scored at
         self._suite: MetricSuite | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: Any, stage: str) -> None:
@@ -92,10 +95,13 @@ class MetricsCallback(GeneratorStepCallback):
         samples = self._samples(trainer, pl_module)
         with torch.inference_mode():
             self.last = self._suite.score(samples)
+        self.last_step = step
         values = {f"eval/{k}": v for k, v in self.last.items()}
         for logger in trainer.loggers:
             logger.log_metrics(values, step=step)
-        log.info("step %d: %s", step, ", ".join(f"{k}={v:.4g}" for k, v in self.last.items()))
+        every = self.log_every_n_steps
+        if not (step >= self.final_step or (every and step % every == 0)):  # else on LogLine's line
+            log.info("step %d: %s", step, ", ".join(f"{k}={v:.4g}" for k, v in self.last.items()))
         if self.best_metric is not None:
             value = self.last[self.best_metric]
             better = self.best_value is None or value < self.best_value
@@ -124,5 +130,6 @@ def metric_callbacks(cfg: Any, run_dir: str | Path) -> list[L.Callback]:
             cfg.trainer.max_steps,
             Path(run_dir) / "checkpoints",
             ev.best_metric,
+            cfg.trainer.log_every_n_steps,
         )
     ]

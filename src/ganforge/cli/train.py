@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import traceback
@@ -106,12 +105,12 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 
 def run_job(cfg: DictConfig) -> float | None:
+    from ganforge.tracking.console import follow_redirected_streams, quiet_lightning_console
     from ganforge.tracking.objective import objective_value
     from ganforge.training import train
 
-    # Hydra's root handlers already print and write train.log; Lightning's own handler would echo.
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).handlers.clear()
+    quiet_lightning_console()  # Hydra's root handlers already print and write train.log
+    follow_redirected_streams()  # log lines print above the progress bar, not into it
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*all_gather is deprecated.*")
     try:

@@ -306,11 +306,6 @@ class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
         }
         if len(self.phase_schedule) > 1:
             self.step_metrics["phase"] = float(state.index)
-        if self.trainer.progress_bar_callback is not None:
-            bar = {"step": float(self.gen_step), "g": g_metrics["loss/g"]}
-            if "loss/d" in d_metrics:
-                bar["d"] = d_metrics["loss/d"]
-            self.log_dict(bar, prog_bar=True, logger=False)
 
     def toggle_optimizer(self, optimizer: Any) -> None:
         # Recorded for precision plugins that keep one loss scaler per optimizer.
