@@ -48,14 +48,19 @@ def test_compare_prints_final_metrics_and_writes_self_contained_html(two_runs, t
     result = compare(two_runs, "--out", out)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:5] == ["run", "model", "loss", "data", "step"] and "loss/d" in lines[0]
-    row = next(line for line in lines if line.startswith("0_minimax"))
-    assert row.split()[1:5] == ["vanilla", "minimax", "mnist5k", "4"]
+    header = lines[0].split()
+    assert header[:4] == ["run", "model", "loss", "data"] and "loss/d" in header
+    assert not [h for h in header if h.startswith(("loss.", "model."))], (
+        "the loss column tells the losses apart, and shared settings get no column"
+    )
+    step, loss_d = header.index("step"), header.index("loss/d")
+    row = next(line for line in lines if line.startswith("0_minimax")).split()
+    assert row[1:4] == ["vanilla", "minimax", "mnist5k"] and row[step] == "4"
     # The table's final loss/d is the last value in that run's metrics.csv.
     last = (two_runs / "0_minimax" / "metrics.csv").read_text().splitlines()[-1]
-    header = (two_runs / "0_minimax" / "metrics.csv").read_text().splitlines()[0].split(",")
-    expected = float(dict(zip(header, last.split(",")))["loss/d"])
-    assert float(row.split()[5]) == pytest.approx(expected, rel=1e-3)
+    csv_header = (two_runs / "0_minimax" / "metrics.csv").read_text().splitlines()[0].split(",")
+    expected = float(dict(zip(csv_header, last.split(",")))["loss/d"])
+    assert float(row[loss_d]) == pytest.approx(expected, rel=1e-3)
 
     page = out.read_text()
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)

@@ -93,13 +93,13 @@ def test_sweeps_started_in_the_same_second_get_their_own_directories(tmp_path, m
 
 
 def test_multirun_jobs_share_one_new_sweep_directory(tmp_path):
-    result = cli("-m", *TINY, "trainer.max_steps=1", "trainer.seed=1,2", cwd=tmp_path)
+    result = cli("-m", "trainer.seed=1,2", *TINY, "trainer.max_steps=1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = (tmp_path / "outputs" / "multirun").iterdir()
-    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == [
-        "0_vanilla-ring-non_saturating",
-        "1_vanilla-ring-non_saturating",
-    ]
+    names = sorted(p.name for p in sweep.iterdir() if p.is_dir())
+    assert [n.split("_", 1)[0] for n in names] == ["0", "1"], names
+    assert all(n.startswith(f"{i}_vanilla-ring-non_saturating_") for i, n in enumerate(names)), names
+    assert "trainer.seed=1" in names[0] and "trainer.seed=2" in names[1], "the swept value names the job"
     assert all((job / "checkpoints" / "last.ckpt").is_file() for job in sweep.iterdir() if job.is_dir())
 
 
@@ -217,3 +217,20 @@ def test_dvc_style_fixed_run_dir_is_used_as_given(tmp_path):
     cfg = hydra_config(tmp_path, f"hydra.run.dir={tmp_path / 'dvc' / 'train'}")
     assert cfg.hydra.run.dir == str(tmp_path / "dvc" / "train")
     assert not (tmp_path / "outputs").exists()
+
+
+def test_long_override_lists_give_bounded_filesystem_safe_job_names():
+    from ganforge.config import sweeps
+
+    overrides = sweeps.job_overrides(
+        [f"model.g_optimizer.lr={i}e-4" for i in range(1)]
+        + [f"+extra.key{i}=a/b c{i}" for i in range(40)]
+        + ["paths.output_dir=/x", "model=vanilla"],
+        exclude_keys=["paths.output_dir", "model"],
+    )
+    assert "paths.output_dir" not in overrides and "model" not in overrides
+    a = sweeps.job_name(0, "vanilla-ring-non_saturating", overrides)
+    b = sweeps.job_name(0, "vanilla-ring-non_saturating", {**overrides, "extra.key39": "other"})
+    assert len(a) == sweeps.MAX_NAME and a != b, "cut names keep a hash of the full override list"
+    assert "/" not in a and " " not in a and a.isascii()
+    assert all(len(t) <= sweeps.WANDB_TAG_MAX for t in sweeps.wandb_tags({"k": "v" * 200, "lr": "1"}))

@@ -98,7 +98,8 @@ def test_multirun_gives_each_job_its_own_wandb_run_and_directory(tmp_path):
         "WANDB_CACHE_DIR": str(tmp_path / "wandb-home"),
         "PYTHONWARNINGS": "ignore",
     }
-    args = [*TINY, "trainer.max_steps=2", "trainer.progress_bar=false", "loss=minimax,non_saturating"]
+    args = ["model.g_optimizer.lr=1e-4,3e-4", "model=vanilla", "data=ring", "trainer.max_steps=2"]
+    args += ["trainer.progress_bar=false"]
     result = subprocess.run(
         [
             sys.executable,
@@ -117,10 +118,50 @@ def test_multirun_gives_each_job_its_own_wandb_run_and_directory(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     job_dirs = sorted(p for p in sweep.iterdir() if p.is_dir())
-    assert [p.name for p in job_dirs] == ["0_vanilla-mnist5k-minimax", "1_vanilla-mnist5k-non_saturating"]
+    # The job's overrides (less paths, the progress bar and the groups in run_name) tell the jobs apart.
+    expected = [
+        f"{num}_vanilla-ring-non_saturating_model.g_optimizer.lr={lr},trainer.max_steps=2"
+        for num, lr in ((0, "0.0001"), (1, "0.0003"))
+    ]
+    assert [p.name for p in job_dirs] == expected
     runs = [run_record(read_finished_run(f)) for d in job_dirs for f in find_runs(d)]
     assert len(runs) == 2 and runs[0].run_id != runs[1].run_id, "one W&B run per job"
     assert {r.run_group for r in runs} == {"sweep"}, "jobs of one sweep share a W&B group"
-    assert [r.display_name for r in runs] == ["0_vanilla-mnist5k-minimax", "1_vanilla-mnist5k-non_saturating"]
-    for d in job_dirs:
+    assert [r.display_name for r in runs] == expected
+    for r, lr in zip(runs, ("0.0001", "0.0003")):
+        assert list(r.tags) == [f"model.g_optimizer.lr={lr}", "trainer.max_steps=2"]
+    for d, lr in zip(job_dirs, ("0.0001", "0.0003")):
         assert (d / "metrics.csv").is_file() and (d / "checkpoints" / "last.ckpt").is_file()
+        config = config_items(read_finished_run(next(iter(find_runs(d)))))
+        assert config["sweep"]["overrides"]["model.g_optimizer.lr"] == lr
+        assert config["model"]["g_optimizer"]["lr"] == float(lr)
+
+    compared = subprocess.run(
+        [sys.executable, "-m", "ganforge.cli.compare", str(sweep), "--out", str(tmp_path / "c.html")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert compared.returncode == 0, compared.stderr
+    header, _, *rows = compared.stdout.splitlines()[:4]
+    assert "model.g_optimizer.lr" in header.split()
+    column = header.split().index("model.g_optimizer.lr")
+    assert [row.split()[column] for row in rows] == ["0.0001", "0.0003"]
+
+
+def test_single_run_is_grouped_by_its_name_and_compare_says_why_it_has_no_curves(
+    run, offline_wandb, tmp_path
+):
+    summary = run(*TINY, "data=ring", "trainer.max_steps=2", "logger=wandb")
+    (record_file,) = find_runs(summary["run_dir"])
+    record = run_record(read_finished_run(record_file))
+    assert record.display_name == record.run_group == "vanilla-ring-non_saturating"
+    result = subprocess.run(
+        [sys.executable, "-m", "ganforge.cli.compare", summary["run_dir"], "--out", str(tmp_path / "c.html")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    note = "no metrics.csv: this run logged to wandb only; add logger=[csv,wandb]"
+    assert note in result.stdout and note in (tmp_path / "c.html").read_text()

@@ -3,7 +3,8 @@
     ganforge-compare outputs/multirun/2026-01-01_12-00-00             # every run of a sweep
     ganforge-compare outputs/runs/a outputs/runs/b --out compare.html  # or --out compare.png
 
-Prints a table of each run's final metrics (metrics.csv, metrics.json) and settings (config.yaml), and
+Prints a table of each run's final metrics (metrics.csv, metrics.json) and of the settings that differ
+between the runs (their config.yaml files, a column per dotted key, e.g. model.g_optimizer.lr), and
 writes one page (self-contained HTML with embedded images, or a PNG) with the metric curves of all runs
 and the last sample grid of each run.
 """
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ganforge.errors import GanforgeError
-from ganforge.tracking.runs import Run, discover_runs
+from ganforge.tracking.runs import Run, differing_settings, discover_runs
 
 # Shown first when present; other metrics follow in name order.
 PREFERRED = ("loss/d", "loss/g", "d/real", "d/fake")
@@ -30,19 +31,37 @@ def metric_columns(runs: list[Run], requested: list[str] | None) -> list[str]:
     return [n for n in PREFERRED if n in shown] + sorted(n for n in shown if n not in PREFERRED)
 
 
+SHOWN = ("model.name", "loss.name", "data.name")
+# Differ between runs without being a setting of the run.
+NOT_SETTINGS = ("run_name", "trainer.progress_bar", "ckpt_path")
+
+
 def table_rows(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[list[str]]]:
-    header = ["run", "model", "loss", "data", "step", *metrics]
+    """One row per run: its name, family, the settings that differ between the runs, step and metrics.
+
+    Settings of a group whose name differs (model, loss, data) are left out: that group's column shows it.
+
+    A run without metrics.csv gets a ``note`` saying why (e.g. logger=wandb alone) rather than bare "-".
+    """
+    differing = differing_settings(runs, skip=(*SHOWN, *NOT_SETTINGS))
+    # Runs of different models (losses, data) differ in every setting of that group; the group's column
+    # already tells them apart, and dozens of columns would bury the settings that were swept.
+    swapped = tuple(f"{k.split('.')[0]}." for k in SHOWN if len({run.setting(k) for run in runs}) > 1)
+    differing = [k for k in differing if not k.startswith(swapped)] if swapped else differing
+    notes = [run.missing_metrics for run in runs]
+    header = ["run", "model", "loss", "data", *differing, "step", *metrics]
+    header += ["note"] if any(notes) else []
     rows = []
-    for run in runs:
+    for run, note in zip(runs, notes):
         values = [run.final_metrics.get(m) for m in metrics]
         rows.append(
             [
                 run.name,
-                run.setting("model.name"),
-                run.setting("loss.name"),
-                run.setting("data.name"),
+                *(run.setting(k) for k in SHOWN),
+                *(run.flat_config.get(k, "-") for k in differing),
                 str(run.last_step if run.last_step is not None else "-"),
                 *("-" if v is None else f"{v:.4g}" for v in values),
+                *([note or ""] if any(notes) else []),
             ]
         )
     return header, rows

@@ -2,12 +2,12 @@
 
 ``hydra.run.dir`` and ``hydra.sweep.dir`` (conf/config.yaml) call the resolvers below. A new run gets
 ``<output_dir>/runs/<date>_<time>_<run_name>_<6 hex digits>``, created with an exclusive ``os.mkdir``: a
-second process that drew the same name gets FileExistsError and draws again, so two runs started in the
-same second never share a directory. A sweep gets ``<output_dir>/multirun/<date>_<time>_<6 hex>`` the same
-way (its jobs are ``<job number>_<run_name>`` inside it). A resume (``ckpt_path=<run>/checkpoints/x.ckpt``)
-continues in ``<run>``, but only after the checkpoint was read and matched against the requested config:
-Hydra writes ``.hydra/`` and ``train.log`` into whatever directory this returns, so a refused resume must be
-refused here, before any directory is chosen.
+second process that drew the same name gets FileExistsError and draws again, so two runs started in the same
+second never share a directory. A sweep gets ``<output_dir>/multirun/<date>_<time>_<6 hex>`` the same way
+(its jobs are ``<job number>_<run_name>_<the job's overrides>`` inside it, see sweeps.py). A resume
+(``ckpt_path=<run>/checkpoints/x.ckpt``) continues in ``<run>``, but only after the checkpoint was read and
+matched against the requested config: Hydra writes ``.hydra/`` and ``train.log`` into whatever directory
+this returns, so a refused resume must be refused here, before any directory is chosen.
 
 Hydra resolves ``hydra.run.dir`` more than once per job (``run_job``, then Lightning's DDP launcher when it
 builds the command line of ranks >= 1, which then get ``hydra.run.dir=<rank 0's dir>`` and never call the
@@ -27,6 +27,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganforge.config import sweeps
 from ganforge.errors import ConfigError, GanforgeError
 
 RUN_DIR_RESOLVER = "ganforge_run_dir"
@@ -165,3 +166,5 @@ def register() -> None:
         OmegaConf.register_new_resolver(RUN_DIR_RESOLVER, resolve_run_dir)
     if not OmegaConf.has_resolver(SWEEP_DIR_RESOLVER):
         OmegaConf.register_new_resolver(SWEEP_DIR_RESOLVER, resolve_sweep_dir, use_cache=True)
+    if not OmegaConf.has_resolver(sweeps.JOB_NAME_RESOLVER):
+        OmegaConf.register_new_resolver(sweeps.JOB_NAME_RESOLVER, sweeps.resolve_job_name)

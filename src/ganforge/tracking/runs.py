@@ -44,6 +44,28 @@ class Run:
         return "-" if node is None else str(node)
 
     @cached_property
+    def flat_config(self) -> dict[str, str]:
+        """config.yaml flattened to dotted keys (``model.g_optimizer.lr``), values as strings."""
+        return _flatten(self.config)
+
+    @property
+    def missing_metrics(self) -> str | None:
+        """Why the run has no metrics.csv (from its logger config), or None when it has one."""
+        if (self.path / "metrics.csv").is_file():
+            return None
+        loggers = sorted((self.config.get("logger") or {}).keys()) if self.config else None
+        if loggers is None:
+            return "no metrics.csv and no config.yaml: not a complete ganforge-train run"
+        if "csv" in loggers:
+            return "no metrics.csv: the run stopped before its first log"
+        if not loggers:
+            return "no metrics.csv: this run logged nothing (logger=none); rerun with logger=csv"
+        return (
+            f"no metrics.csv: this run logged to {', '.join(loggers)} only; "
+            f"add logger=[csv,{','.join(loggers)}]"
+        )
+
+    @cached_property
     def final_metrics(self) -> dict[str, float]:
         """The last logged value of each curve, then every number in metrics.json (which wins)."""
         final = {name: points[-1][1] for name, points in self.curves.items() if points}
@@ -71,6 +93,28 @@ class Run:
             if (m := STEP_PNG.search(p.name))
         ]
         return max(grids)[1] if grids else None
+
+
+def _flatten(node: Any, prefix: str = "") -> dict[str, str]:
+    if not isinstance(node, dict) or not node:
+        return {prefix.rstrip("."): str(node)} if prefix else {}
+    out: dict[str, str] = {}
+    for key, value in node.items():
+        out.update(_flatten(value, f"{prefix}{key}."))
+    return out
+
+
+def differing_settings(runs: list[Run], skip: Iterable[str] = ()) -> list[str]:
+    """The dotted config keys whose value is not the same in every run (a missing key counts as "-")."""
+    if len(runs) < 2:
+        return []
+    skipped = set(skip)
+    keys = sorted({k for run in runs for k in run.flat_config} - skipped)
+    return [
+        k
+        for k in keys
+        if not k.startswith(("paths.", "hydra.")) and len({run.flat_config.get(k, "-") for run in runs}) > 1
+    ]
 
 
 def _numbers(data: dict[str, Any], prefix: str = "") -> dict[str, float]:

@@ -29,6 +29,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 
+from ganforge.config import sweeps
 from ganforge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -63,18 +64,18 @@ def choose_mode(offline: bool | None) -> str:
     return "online" if wandb_logged_in() else "offline"
 
 
-def _hydra_job() -> tuple[str | None, int | None]:
-    """(sweep name, job number) inside a Hydra multirun job, else (None, None)."""
+def _hydra_job() -> tuple[str | None, int | None, dict[str, str]]:
+    """(sweep name, job number, the job's overrides) inside a Hydra multirun job, else (None, None, {})."""
     try:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
 
         hc = HydraConfig.get()
     except (ImportError, ValueError):
-        return None, None
+        return None, None, {}
     if hc.mode != RunMode.MULTIRUN:
-        return None, None
-    return Path(hc.sweep.dir).name, int(hc.job.num)
+        return None, None, {}
+    return Path(hc.sweep.dir).name, int(hc.job.num), sweeps.hydra_job_overrides(hc)
 
 
 def _never_fatal(method: Callable) -> Callable:
@@ -212,8 +213,10 @@ def wandb_logger(
 ) -> GanforgeWandbLogger:
     """The factory ``conf/logger/wandb.yaml`` instantiates. ``offline=None`` means: online iff logged in.
 
-    In a Hydra multirun job the run joins a group named after the sweep directory and its name starts with
-    the job number, so the jobs of one sweep sit together in the W&B UI.
+    In a Hydra multirun job the run joins a group named after the sweep directory, is named like the job's
+    directory (``<job number>_<name>_<the job's overrides>``), gets each override as a tag and the overrides
+    under ``sweep`` in its config, so the jobs of one sweep sit together and can be told apart in the W&B
+    UI. A single run's group is its name (``run_name``), so repeated runs of one setting sit together.
     """
     try:
         import wandb
@@ -223,10 +226,16 @@ def wandb_logger(
             "or choose another logger (logger=csv, logger=tensorboard, logger=none)."
         ) from exc
 
-    sweep, job_num = _hydra_job()
+    sweep, job_num, overrides = _hydra_job()
+    tags = list(tags)
+    config: dict[str, Any] = {}
     if sweep is not None:
         group = group or sweep
-        name = f"{job_num}_{name}" if name else str(job_num)
+        name = sweeps.job_name(job_num, name or "", overrides)
+        tags += [t for t in sweeps.wandb_tags(overrides) if t not in tags]
+        config = {"sweep": {"group": group, "job": job_num, "overrides": overrides}}
+    else:
+        group = group or name
     mode = choose_mode(offline)
     if mode == "offline" and offline is None and not os.environ.get("WANDB_MODE"):
         log.info("W&B: no API key found (WANDB_API_KEY or `wandb login`); logging offline.")
@@ -238,8 +247,9 @@ def wandb_logger(
         entity=entity,
         name=name,
         group=group,
-        tags=list(tags),
+        tags=tags,
         notes=notes,
+        config=config,
         settings=wandb.Settings(**dict(settings or {})),
     )
 
