@@ -14,6 +14,21 @@ if TYPE_CHECKING:
 DEVICES = "cpu, cuda, cuda:N or mps"
 
 
+def parse_key_values(argv: list[str], keys: set[str], usage: str) -> dict:
+    """``key=value`` arguments of the checkpoint CLIs (sample, translate, upscale) as a dict of typed
+    values, refusing positional and unknown arguments with the usage line."""
+    from omegaconf import OmegaConf
+
+    bad = [a for a in argv if "=" not in a]
+    if bad:
+        raise GanforgeError(f"Arguments must be key=value; got {bad}. {usage}")
+    args = dict(OmegaConf.to_container(OmegaConf.from_dotlist(argv)))
+    unknown = sorted(set(args) - keys)
+    if unknown:
+        raise GanforgeError(f"Unknown argument(s) {unknown}; allowed: {sorted(keys)}. {usage}")
+    return args
+
+
 def os_error_reason(exc: OSError) -> str:
     """Why a path could not be created: names the part of it that is a file, else the OS's reason."""
     if exc.filename:

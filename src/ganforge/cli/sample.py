@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from ganforge.errors import GanforgeError
 
@@ -25,13 +24,9 @@ MAX_GRID = 256  # more samples than this go to the tensor file only; the grid sh
 
 
 def parse_args(argv: list[str]) -> dict:
-    bad = [a for a in argv if "=" not in a]
-    if bad:
-        raise GanforgeError(f"Arguments must be key=value; got {bad}. {USAGE}")
-    args = dict(OmegaConf.to_container(OmegaConf.from_dotlist(argv)))
-    unknown = sorted(set(args) - KEYS)
-    if unknown:
-        raise GanforgeError(f"Unknown argument(s) {unknown}; allowed: {sorted(KEYS)}. {USAGE}")
+    from ganforge.cli.checks import parse_key_values
+
+    args = parse_key_values(argv, KEYS, USAGE)
     if "ckpt" not in args:
         raise GanforgeError(f"Missing ckpt=<path>. {USAGE}")
     n = args.get("n", 64)

@@ -27,13 +27,9 @@ CHUNK = 64  # images per forward pass
 
 
 def parse_args(argv: list[str]) -> dict:
-    bad = [a for a in argv if "=" not in a]
-    if bad:
-        raise GanforgeError(f"Arguments must be key=value; got {bad}. {USAGE}")
-    args = dict(OmegaConf.to_container(OmegaConf.from_dotlist(argv)))
-    unknown = sorted(set(args) - KEYS)
-    if unknown:
-        raise GanforgeError(f"Unknown argument(s) {unknown}; allowed: {sorted(KEYS)}. {USAGE}")
+    from ganforge.cli.checks import parse_key_values
+
+    args = parse_key_values(argv, KEYS, USAGE)
     for key in ("ckpt", "input"):
         if args.get(key) in (None, ""):
             raise GanforgeError(f"Missing {key}=<path>. {USAGE}")

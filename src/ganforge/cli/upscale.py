@@ -25,13 +25,9 @@ KEYS = {"ckpt", "input", "out", "device"}
 
 
 def parse_args(argv: list[str]) -> dict:
-    bad = [a for a in argv if "=" not in a]
-    if bad:
-        raise GanforgeError(f"Arguments must be key=value; got {bad}. {USAGE}")
-    args = {k: str(v) for k, v in OmegaConf.to_container(OmegaConf.from_dotlist(argv)).items()}
-    unknown = sorted(set(args) - KEYS)
-    if unknown:
-        raise GanforgeError(f"Unknown argument(s) {unknown}; allowed: {sorted(KEYS)}. {USAGE}")
+    from ganforge.cli.checks import parse_key_values
+
+    args = {k: str(v) for k, v in parse_key_values(argv, KEYS, USAGE).items()}
     missing = [k for k in ("ckpt", "input", "out") if not args.get(k)]
     if missing:
         raise GanforgeError(f"Missing {', '.join(f'{k}=' for k in missing)}. {USAGE}")
