@@ -23,8 +23,11 @@ install: $(STAMP)
 train: $(STAMP)
 	$(BIN)/ganforge-train $(ARGS)
 
+# Two pytest workers (pytest-xdist) by default: most tests start CLIs whose imports are single-threaded,
+# so two workers on two cores roughly halve the wall time. `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts && $(BIN)/ruff format --check src tests scripts

@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("WANDB_MODE", "disabled")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two pytest workers on two cores: one math thread each (here and in the CLIs the
+    # tests start, which inherit it) instead of four threads fighting over two cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 
 from ganforge.config.loading import compose_config  # noqa: E402
