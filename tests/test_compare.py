@@ -149,6 +149,8 @@ def test_png_page_holds_table_legends_on_every_panel_and_grids_over_time(tmp_pat
         "first/middle/last"
     )
     assert [ax.get_title() for ax in layout.grids["b"]] == ["step 5"]
+    blank = [ax for ax in layout.figure.axes if ax.axison and not ax.get_images() and ax not in layout.curves]
+    assert not blank, "the slots of grids a run does not have are left empty, not drawn as empty axes"
     shown_red = layout.grids["a"][2].get_images()[0].get_array()[0, 0, 0]
     assert shown_red == pytest.approx(200 / 255, abs=1e-3), "the last grid is step 10's picture"
 

@@ -114,7 +114,7 @@ def _draw_grids(fig: Any, runs: list[Run]) -> dict[str, list[Any]]:
     fig.suptitle("Sample grids over time (first, middle, last)", x=0.01, ha="left", fontsize=10)
     for sub, run in zip(fig.subfigures(len(shown), 1, squeeze=False).flat, shown):
         sub.suptitle(short_name(run.name, 100), x=0.01, ha="left", fontsize=9)
-        axes = sub.subplots(1, 3, squeeze=False).flat
+        axes = list(sub.subplots(1, 3, squeeze=False).flat)
         grids[run.name] = []
         for ax, (step, path) in zip(axes, run.grids_over_time):
             ax.imshow(mpimg.imread(path), cmap="gray")
@@ -122,7 +122,7 @@ def _draw_grids(fig: Any, runs: list[Run]) -> dict[str, list[Any]]:
             ax.set_xticks([])
             ax.set_yticks([])
             grids[run.name].append(ax)
-        for ax in list(axes)[len(run.grids_over_time) :]:
+        for ax in axes[len(run.grids_over_time) :]:
             ax.axis("off")
     return grids
 
