@@ -36,6 +36,8 @@ def short_name(name: str, limit: int = LEGEND_CHARS) -> str:
 
 def plot_metric(ax: Any, runs: list[Run], metric: str) -> None:
     """Every run's curve of ``metric``, each labelled in this panel's own legend."""
+    from matplotlib.ticker import MaxNLocator
+
     for run in runs:
         points = run.curves.get(metric, [])
         if points:
@@ -44,6 +46,7 @@ def plot_metric(ax: Any, runs: list[Run], metric: str) -> None:
     ax.set_title(metric, fontsize=10)
     ax.set_xlabel("generator step", fontsize=8)
     ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=7, loc="best")
