@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
+from PIL import Image
+
+from ganforge.data.render import labelled_size
 
 BIN = Path(sys.executable).parent
 TINY = [
@@ -54,6 +58,12 @@ def test_train_resume_and_sample(tmp_path):
         "resume continues in the same run dir"
     )
     assert (run_dir / "checkpoints" / "step_0000006.ckpt").is_file()
+    # run_time.json: one segment per fit, the resume's continuing from step 4
+    segments = json.loads((run_dir / "run_time.json").read_text())["segments"]
+    assert [(s["start_step"], s["end_step"], s["status"]) for s in segments] == [
+        (0, 4, "finished"),
+        (4, 6, "finished"),
+    ]
 
     sampled = cli("ganforge-sample", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", "n=10", cwd=tmp_path)
     assert sampled.returncode == 0, sampled.stderr
@@ -77,6 +87,9 @@ def test_sample_points(tmp_path):
     assert out.returncode == 0, out.stderr
     (pt,) = (tmp_path / "s").glob("*.pt")
     assert torch.load(pt).shape == (2500, 2)
+    # The scatter shows 2,048 of them (MixtureDataModule.picture_samples), labelled like a training grid
+    (png,) = (tmp_path / "s").glob("*.png")
+    assert Image.open(png).size == labelled_size(600, 600)
 
 
 def test_bad_input_exits_with_a_clear_message_and_no_run(tmp_path):

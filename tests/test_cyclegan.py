@@ -17,6 +17,7 @@ import torch
 from helpers.tensors import flat_params
 from PIL import Image
 
+from ganforge.data.render import labelled_size
 from ganforge.errors import DatasetError, EvaluationError, GanforgeError
 
 TINY = [
@@ -109,7 +110,7 @@ def test_a_few_steps_train_all_four_networks_k_to_1(run, compose, tmp_path):
     assert metrics["lr/g"] == pytest.approx(2e-4 / 4) and metrics["lr/d"] == pytest.approx(2e-4 / 4)
     grid = Image.open(tmp_path / "run" / "samples" / "step_0000003.png")
     # 64 samples x 6 panels (A | G(A) | recA | B | F(B) | recB) of 28 px + 2 px padding, 4 samples per row
-    assert grid.size == (4 * 6 * 30 + 2, 16 * 30 + 2 + 12)
+    assert grid.size == labelled_size(4 * 6 * 30 + 2, 16 * 30 + 2 + 12)  # then labelled: step, run name
 
 
 def test_discriminators_see_the_last_generator_steps_fakes_through_their_pools(compose):

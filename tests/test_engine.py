@@ -23,7 +23,7 @@ from torch import nn
 
 from ganforge.data.base import take
 from ganforge.data.fields import FieldsDataModule
-from ganforge.data.render import save_panels
+from ganforge.data.render import labelled_size, save_panels
 from ganforge.data.sampler import IndependentBatchSampler
 from ganforge.errors import ConfigError, DatasetError
 from ganforge.families.base import AdversarialModule
@@ -293,7 +293,8 @@ def test_two_networks_per_side_train_in_their_phases(run, compose, tmp_path):
     )
     grid = Image.open(tmp_path / "run" / "samples" / "step_0000006.png")
     # 64 samples x 3 panels of 4x4 (+2 px padding), 5 samples per row; too narrow for the names
-    assert grid.size == (5 * 3 * 6 + 2, 13 * 6 + 2)
+    # (then labelled: scaled up to >= 512 px under a step / run name strip)
+    assert grid.size == labelled_size(5 * 3 * 6 + 2, 13 * 6 + 2)
 
 
 def test_resume_inside_either_phase_is_bit_identical(run, tmp_path):

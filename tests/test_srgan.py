@@ -19,6 +19,7 @@ import yaml
 from helpers.tensors import flat_params
 from PIL import Image
 
+from ganforge.data.render import labelled_size
 from ganforge.errors import CheckpointError, ConfigError, DatasetError, GanforgeError
 
 TINY_G = ["model.generator.width=8", "model.generator.num_blocks=1"]
@@ -93,7 +94,7 @@ def test_srresnet_trains_its_generator_on_mse_without_a_discriminator(run, compo
     assert changed(initial, state(module), "generator.")
     # LR | bicubic | SR | HR: 64 samples of 28x28 panels, 4 samples (16 tiles) per row
     grid = Image.open(tmp_path / "run" / "samples" / "step_0000003.png")
-    assert grid.size == (16 * 30 + 2, 16 * 30 + 2 + 12)
+    assert grid.size == labelled_size(16 * 30 + 2, 16 * 30 + 2 + 12)  # then labelled: step, run name
 
 
 def test_srgan_trains_g_alone_before_the_switch_and_both_after_with_k_to_1(run, compose, tmp_path):
@@ -120,7 +121,9 @@ def test_srgan_trains_g_alone_before_the_switch_and_both_after_with_k_to_1(run, 
     # the generator loss is content + 1e-3 x adversarial
     assert metrics["loss/g"] == pytest.approx(metrics["loss/content"] + 1e-3 * metrics["loss/adversarial"])
     assert torch.load(ckpts / "last.ckpt", weights_only=True)["ganforge"]["content_loss"]["content"] == "mse"
-    assert Image.open(tmp_path / "run" / "samples" / "step_0000004.png").size[0] == 16 * 30 + 2
+    assert Image.open(tmp_path / "run" / "samples" / "step_0000004.png").size == labelled_size(
+        16 * 30 + 2, 16 * 30 + 2 + 12
+    )
 
 
 def test_resume_inside_either_phase_is_bit_identical(run, tmp_path):
@@ -293,7 +296,8 @@ def test_sample_cli_super_resolves_test_images(srresnet_ckpt, tmp_path):
     inputs = module.sampling_inputs(6, 0, dm)
     assert samples.shape == (6, 1, 28, 28) and torch.equal(samples, module.upscale(inputs["lr"]))
     assert samples.min() >= -1 and samples.max() <= 1
-    assert Image.open(png).size[0] == 2 * 4 * 30 + 2  # 2 samples per row x 4 panels (LR|bicubic|SR|HR)
+    # 2 samples per row x 4 panels (LR|bicubic|SR|HR), 3 rows under the panel names; then labelled
+    assert Image.open(png).size == labelled_size(2 * 4 * 30 + 2, 3 * 30 + 2 + 12)
 
 
 def upscale_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -62,6 +62,13 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
     return [instantiate(spec, save_dir=str(run_dir)) for spec in (cfg.logger or {}).values() if spec]
 
 
+def picture_run_name(cfg: DictConfig, run_dir: Path) -> str:
+    """The name a run's pictures carry: its directory's (what ganforge-compare shows), with ``run_name``
+    added where the directory was named by hand (e.g. the DVC stage's ``outputs/dvc/train``)."""
+    name = Path(run_dir).name
+    return name if str(cfg.run_name) in name else f"{cfg.run_name} ({name})"
+
+
 def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     t = cfg.trainer
     preemption = resolve_signal(t.preemption_signal)
@@ -73,7 +80,14 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
         RunRecord(run_dir, resolved_container(cfg)),
         StepBudget(t.max_steps),
         MetricLogger(t.log_every_n_steps, final_step=t.max_steps),
-        SampleGrid(run_dir / "samples", t.sample_every_n_steps, t.num_sample_images, t.seed, t.max_steps),
+        SampleGrid(
+            run_dir / "samples",
+            t.sample_every_n_steps,
+            t.num_sample_images,
+            t.seed,
+            t.max_steps,
+            picture_run_name(cfg, run_dir),
+        ),
         PeriodicCheckpoint(run_dir / "checkpoints", t.checkpoint_every_n_steps, t.max_steps),
         *metric_callbacks(cfg, run_dir),  # eval.metrics; none by default
         LogLine(t.log_every_n_steps, t.max_steps),  # after the metrics callback: shows this step's scores

@@ -2,7 +2,10 @@
 
 What the picture shows is the family's business: the callback asks the module for its fixed sampling
 inputs (noise, labels, test-split images), its samples for them, and a rendering of both
-(``render_samples``: a grid by default, input | output panels for image-to-image families).
+(``render_samples``: a grid by default, input | output panels for image-to-image families). The callback
+then labels whatever was drawn (``ganforge.data.render.label_picture``: scaled up with nearest neighbours
+to >= 512 px, a header with the step and the run name), so every family's pictures read on their own
+without any family code here.
 """
 
 from __future__ import annotations
@@ -14,23 +17,45 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 
 from ganforge.callbacks.step_callback import GeneratorStepCallback
+from ganforge.data.render import label_picture
+
+
+def picture_sample_count(requested: int, datamodule: Any) -> int:
+    """``requested`` samples, or more where the data's picture needs more to say anything
+    (``datamodule.picture_samples``: a 2-D scatter of 64 points shows no modes)."""
+    return max(requested, getattr(datamodule, "picture_samples", None) or 0)
 
 
 class SampleGrid(GeneratorStepCallback):
-    def __init__(self, dirpath: str | Path, every_n_steps: int, num_images: int, seed: int, final_step: int):
+    def __init__(
+        self,
+        dirpath: str | Path,
+        every_n_steps: int,
+        num_images: int,
+        seed: int,
+        final_step: int,
+        run_name: str | None = None,
+    ):
         super().__init__(every_n_steps, final_step)
         self.dirpath = Path(dirpath)
         self.num_images = num_images
         self.seed = seed
+        # The run directory's name: what ganforge-compare and the sweep's job directories call the run.
+        self.run_name = run_name or self.dirpath.resolve().parent.name
         self.last_path: Path | None = None
 
     @rank_zero_only
     def on_generator_step(self, trainer: L.Trainer, pl_module: Any, step: int) -> None:
         datamodule = trainer.datamodule
-        inputs = pl_module.sampling_inputs(self.num_images, self.seed, datamodule)
+        inputs = pl_module.sampling_inputs(
+            picture_sample_count(self.num_images, datamodule), self.seed, datamodule
+        )
         samples = pl_module.sample_inputs(inputs)
         path = self.dirpath / f"step_{step:07d}.png"
         pl_module.render_samples(path, inputs, samples, datamodule)
+        # The labelled picture is also the one the loggers get: a W&B panel or a downloaded image then
+        # says which run and step it is, and W&B shows a 242-px grid small and blurred.
+        label_picture(path, [f"step {step}", self.run_name])
         self.last_path = path
         for logger in trainer.loggers:
             log_image = getattr(logger, "log_image", None)

@@ -3,10 +3,11 @@
     ganforge-compare outputs/multirun/2026-01-01_12-00-00             # every run of a sweep
     ganforge-compare outputs/runs/a outputs/runs/b --out compare.html  # or --out compare.png
 
-Prints a table of each run's final metrics (metrics.csv, metrics.json) and of the settings that differ
-between the runs (their config.yaml files, a column per dotted key, e.g. model.g_optimizer.lr), and
-writes one page (self-contained HTML with embedded images, or a PNG) with the metric curves of all runs
-and the last sample grid of each run.
+Prints a table of each run's final metrics (metrics.csv, metrics.json), wall time (run_time.json) and
+the settings that differ between the runs (their config.yaml files, a column per dotted key, e.g.
+model.g_optimizer.lr), and writes one page (self-contained HTML with embedded images, or a PNG) with that
+table, the metric curves of all runs (a legend on every panel) and each run's first, middle and last
+sample grid.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ NOT_SETTINGS = ("run_name", "trainer.progress_bar", "ckpt_path")
 
 
 def table_rows(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[list[str]]]:
-    """One row per run: its name, family, the settings that differ between the runs, step and metrics.
+    """One row per run: its name, family, the settings that differ between the runs, step, wall time
+    (run_time.json; ``>=`` while a run is running or after it was killed) and metrics.
 
     Settings of a group whose name differs (model, loss, data) are left out: that group's column shows it.
 
@@ -49,7 +51,7 @@ def table_rows(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[lis
     swapped = tuple(f"{k.split('.')[0]}." for k in SHOWN if len({run.setting(k) for run in runs}) > 1)
     differing = [k for k in differing if not k.startswith(swapped)] if swapped else differing
     notes = [run.missing_metrics for run in runs]
-    header = ["run", "model", "loss", "data", *differing, "step", *metrics]
+    header = ["run", "model", "loss", "data", *differing, "step", "duration", *metrics]
     header += ["note"] if any(notes) else []
     rows = []
     for run, note in zip(runs, notes):
@@ -60,6 +62,7 @@ def table_rows(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[lis
                 *(run.setting(k) for k in SHOWN),
                 *(run.flat_config.get(k, "-") for k in differing),
                 str(run.last_step if run.last_step is not None else "-"),
+                str(run.duration or "-"),
                 *("-" if v is None else f"{v:.4g}" for v in values),
                 *([note or ""] if any(notes) else []),
             ]

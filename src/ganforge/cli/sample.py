@@ -3,7 +3,8 @@
 Writes a PNG grid and a tensor file (``torch.load``-able, model space: images in [-1, 1], points as is)
 of ``n`` samples from a checkpoint's generator (its EMA copy if the run kept one). Conditional models
 draw one row per class, or only class ``class`` when it is given. Inputs and picture are the family's
-(``sampling_inputs`` / ``render_samples``): image-to-image families translate test-split inputs.
+(``sampling_inputs`` / ``render_samples``): image-to-image families translate test-split inputs. The
+PNG is labelled like the training run's grids (the checkpoint's step and run name, >= 512 px).
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ def sample_checkpoint(
 ) -> tuple[Path, Path]:
     """Generate ``n`` samples from a checkpoint (all of class ``label`` if given, for conditional models);
     returns (png path, tensor path)."""
-    from ganforge.build import build_datamodule, build_module
+    from ganforge.build import build_datamodule, build_module, picture_run_name
     from ganforge.checkpoints import checkpoint_config, load_checkpoint
     from ganforge.cli.checks import resolve_device, writable_dir
     from ganforge.data.base import take
+    from ganforge.data.render import label_picture
     from ganforge.families.base import CHECKPOINT_KEY
     from ganforge.finite import check_finite_weights
     from ganforge.io import atomic_path
@@ -84,9 +86,14 @@ def sample_checkpoint(
     tensor_path, png_path = out_dir / f"{stem}.pt", out_dir / f"{stem}.png"
     with atomic_path(tensor_path) as tmp:
         torch.save(samples, tmp)
-    shown = min(n, MAX_GRID)
+    # A scatter of 2-D points needs more than a grid shows (datamodule.picture_samples).
+    shown = min(n, max(MAX_GRID, datamodule.picture_samples or 0))
     nrow = nrow or max(1, int(shown**0.5))
     module.render_samples(png_path, take(inputs, slice(0, shown)), samples[:shown], datamodule, nrow=nrow)
+    ckpt_file = Path(ckpt_path).resolve()
+    run_dir = ckpt_file.parent.parent if ckpt_file.parent.name == "checkpoints" else None
+    title = f"step {step}" + ("" if label is None else f", class {label}")
+    label_picture(png_path, [title, picture_run_name(cfg, run_dir) if run_dir else str(cfg.run_name)])
     return png_path, tensor_path
 
 

@@ -91,6 +91,9 @@ def uint8_to_model_space(values: torch.Tensor) -> torch.Tensor:
 class FieldDataModule(L.LightningDataModule):
     #: the field a noise-driven family learns to generate, and the one metrics compare with by default
     sample_field: str | None = None
+    #: samples a picture of this data needs at least (the sample-grid callback draws max(this,
+    #: trainer.num_sample_images)); None: a grid of trainer.num_sample_images says enough
+    picture_samples: int | None = None
 
     def __init__(
         self,

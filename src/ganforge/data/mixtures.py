@@ -45,8 +45,14 @@ def sample_mixture(means: torch.Tensor, std: float, n: int, seed: int) -> tuple[
     return points, modes
 
 
+# The real points under a scatter are a fixed draw of their own, apart from the train and test splits.
+REAL_PICTURE_OFFSET = 2_000_003
+
+
 class MixtureDataModule(InMemoryDataModule):
     sample_field = "point"
+    # 64 points (trainer.num_sample_images) cannot show which of 25 modes a generator covers.
+    picture_samples = 2048
 
     def __init__(self, layout: str, std: float, num_samples: int, data_seed: int = 0, **kwargs):
         super().__init__(**kwargs)
@@ -67,21 +73,56 @@ class MixtureDataModule(InMemoryDataModule):
         return samples
 
     def render(self, samples: torch.Tensor, path: Path, nrow: int | None = None) -> None:
+        """A scatter of the generated points over faint real points (as many, a fixed draw) and the modes."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        pts = samples.detach().float().cpu()
-        fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.5, label="generated")
-        ax.scatter(self.means[:, 0], self.means[:, 1], s=30, marker="x", c="red", label="modes")
-        span = float(self.means.abs().max()) * 1.5 + 0.5
-        ax.set_xlim(-span, span)
-        ax.set_ylim(-span, span)
-        ax.set_aspect("equal")
-        ax.legend(loc="upper right", fontsize=7)
-        fig.tight_layout()
+        real, _ = sample_mixture(self.means, self.std, len(samples), self.data_seed + REAL_PICTURE_OFFSET)
+        fig = scatter_figure(samples, self.means, real)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png")
         plt.close(fig)
+
+
+def scatter_figure(points: torch.Tensor, means: torch.Tensor, real: torch.Tensor | None = None):
+    """A 600x600 px matplotlib figure: generated ``points`` (blue), ``real`` points (faint grey, below)
+    and the mixture's ``means`` (red circles). The view is fixed by the modes, so pictures of one run are
+    comparable step to step; the legend counts the generated points that fall outside it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = points.detach().float().cpu()
+    span = float(means.abs().max()) * 1.5 + 0.5
+    outside = int((pts.abs() > span).any(dim=1).sum())
+    fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
+    if real is not None:
+        ax.scatter(
+            real[:, 0], real[:, 1], s=3, c="0.6", alpha=0.25, linewidths=0, label=f"real ({len(real)})"
+        )
+    generated = f"generated ({len(pts)}" + (f", {outside} off the plot)" if outside else ")")
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, c="tab:blue", alpha=0.5, linewidths=0, label=generated)
+    # Open circles: the real points at each mode stay visible inside them.
+    ax.scatter(
+        means[:, 0],
+        means[:, 1],
+        s=140,
+        marker="o",
+        facecolors="none",
+        edgecolors="red",
+        linewidths=1.2,
+        label=f"modes ({len(means)})",
+    )
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.2)
+    legend = ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    for handle in legend.legend_handles:  # legend dots readable, not the plot's 3-px faint ones
+        handle.set_sizes([30])
+        handle.set_alpha(1.0)
+    fig.tight_layout()
+    return fig

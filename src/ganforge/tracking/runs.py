@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ganforge.errors import GanforgeError
+from ganforge.tracking.run_time import RunTime, read_run_time
 
 MARKERS = ("config.yaml", "metrics.csv", "metrics.json")
 MAX_DEPTH = 4
@@ -85,14 +86,31 @@ class Run:
         return max(steps) if steps else None
 
     @property
-    def last_samples(self) -> Path | None:
-        """The sample grid of the highest generator step in samples/."""
-        grids = [
+    def sample_grids(self) -> list[tuple[int, Path]]:
+        """The sample grids in samples/ as (generator step, path), by step."""
+        return sorted(
             (int(m.group(1)), p)
             for p in (self.path / "samples").glob("step_*.png")
             if (m := STEP_PNG.search(p.name))
-        ]
-        return max(grids)[1] if grids else None
+        )
+
+    @property
+    def last_samples(self) -> Path | None:
+        """The sample grid of the highest generator step in samples/."""
+        grids = self.sample_grids
+        return grids[-1][1] if grids else None
+
+    @property
+    def grids_over_time(self) -> list[tuple[int, Path]]:
+        """The first, middle and last sample grid (fewer when the run saved fewer)."""
+        grids = self.sample_grids
+        picked = sorted({0, (len(grids) - 1) // 2, len(grids) - 1}) if grids else []
+        return [grids[i] for i in picked]
+
+    @property
+    def duration(self) -> RunTime | None:
+        """Wall time of the run's fits (run_time.json), or None for a run that did not record it."""
+        return read_run_time(self.path)
 
 
 def _flatten(node: Any, prefix: str = "") -> dict[str, str]:
