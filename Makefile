@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 		(apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
 		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1)) \
 		|| echo "note: Fashion-MNIST package not installed; data=fashion_mnist will download it"; }
+	@# Headless Chromium for the test of the offline `dvc plots show` page (best effort; root + apt only).
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+		|| echo "note: chromium not installed; tests/test_dvc_plots_page.py skips its rendering check"; }
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -61,10 +61,14 @@ def test_eval_scores_pt_npy_and_folder_samples(mnist_evaluator, digits, tmp_path
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    record = json.loads((tmp_path / "uint8.metrics.json").read_text())
-    fid = record["metrics"]["fid300_classifier"]
+    # metrics.json holds only the metrics (what `dvc exp show` lists); provenance goes beside it.
+    metrics = json.loads((tmp_path / "uint8.metrics.json").read_text())
+    assert list(metrics) == ["fid300_classifier"]
+    fid = metrics["fid300_classifier"]
+    record = json.loads((tmp_path / "uint8.metrics.provenance.json").read_text())
     assert record["protocol"]["metrics"]["fid300_classifier"]["extractor"]["route"] == "classifier"
-    assert record["protocol"]["reference"] == "mnist5k:train"
+    assert record["protocol"]["reference"] == "mnist5k:train" and "metrics" not in record
+    assert record["samples"] == str((tmp_path / "uint8.pt").resolve()) and record["metric_seconds"] > 0
 
     # The same pixels as [-1, 1] floats (.npy) and as a folder of PNGs score the same.
     _, from_npy = in_process(
@@ -160,5 +164,8 @@ def test_training_callback_logs_metrics_keeps_best_and_eval_reads_the_checkpoint
 
     out, record = in_process(f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", "metrics=[fid200_classifier]")
     assert out == run_dir / "metrics.json" and record["gen_step"] == 4
+    assert json.loads(out.read_text()) == record["metrics"]
+    provenance = json.loads((run_dir / "metrics.provenance.json").read_text())
+    assert provenance["gen_step"] == 4 and provenance["checkpoint"].endswith("last.ckpt")
     # Same generator, same fixed noise (eval.seed) and same protocol as the callback's last evaluation.
     assert record["metrics"]["fid200_classifier"] == pytest.approx(fids[-1], rel=1e-6)

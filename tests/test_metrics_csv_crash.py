@@ -45,6 +45,31 @@ def test_csv_rows_reach_the_file_at_each_log_call(tmp_path):
     assert steps(metrics) == [1, 2, 3] and rows(metrics)[2]["eval/fid"] == ""
 
 
+def test_plot_files_hold_one_complete_table_per_metric_family(tmp_path):
+    """plots/<family>.csv (what dvc.yaml's plots draw): no blank cells where metrics.csv has them."""
+    logger = ResumableCSVLogger(tmp_path, name="", version="")
+    for step in (1, 2, 3, 4):
+        logger.log_metrics({"loss/d": 0.5 * step, "loss/g": -step, "d/real": 0.9, "epoch": 0.0}, step=step)
+        if step % 2 == 0:
+            logger.log_metrics({"eval/fid": 100.0 + step, "eval/kid": 0.5}, step=step)
+    assert any(r["eval/fid"] == "" for r in rows(tmp_path / "metrics.csv")), "metrics.csv is unchanged"
+    plots = tmp_path / "plots"
+    assert sorted(p.name for p in plots.iterdir()) == ["d.csv", "eval.csv", "loss.csv"], "no epoch table"
+    assert rows(plots / "eval.csv") == [
+        {"eval/fid": "102.0", "eval/kid": "0.5", "step": "2"},
+        {"eval/fid": "104.0", "eval/kid": "0.5", "step": "4"},
+    ]
+    assert [r["loss/g"] for r in rows(plots / "loss.csv")] == ["-1", "-2", "-3", "-4"]
+    assert all(all(v != "" for v in r.values()) for p in plots.iterdir() for r in rows(p))
+
+    logger.truncate_after(3)  # a resume from a checkpoint at step 3, in a new process
+    again = ResumableCSVLogger(tmp_path, name="", version="")
+    again.truncate_after(3)
+    assert steps(plots / "loss.csv") == [1, 2, 3] and steps(plots / "eval.csv") == [2]
+    again.log_metrics({"loss/d": 9.0, "loss/g": 1.0}, step=4)
+    assert steps(plots / "loss.csv") == [1, 2, 3, 4] and steps(plots / "eval.csv") == [2]
+
+
 def test_a_row_cut_short_by_a_crash_is_dropped(tmp_path):
     metrics = tmp_path / "metrics.csv"
     metrics.write_text("loss/d,step\n0.5,1\n0.25,2\n0.1")
@@ -115,3 +140,5 @@ def test_kill_9_keeps_logged_rows_and_a_resume_has_one_row_per_step(tmp_path):
     for r in after:
         if int(r["step"]) in before:
             assert r == before[int(r["step"])]
+    # The DVC plot tables were truncated and continued the same way.
+    assert steps(run / "plots" / "loss.csv") == list(range(1, end + 1))

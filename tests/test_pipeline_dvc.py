@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers.chromium import CHROMIUM, aria_labels, render_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(
@@ -29,6 +33,7 @@ TINY = {
     ("model", "discriminator", "base_width"): 8,
     ("evaluator", "min_steps"): 20,
     ("evaluator", "epochs"): 1,
+    ("eval", "every_n_steps"): 2,  # FID at steps 2 and 4: a curve, not one point
 }
 
 
@@ -70,6 +75,12 @@ def run(repo: Path, *cmd: str, timeout: int = 300) -> str:
         f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
     return result.stdout + result.stderr
+
+
+def _stdout(repo: Path, *cmd: str) -> str:
+    result = subprocess.run(cmd, cwd=repo, env=_env(repo), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 def copy_checkout(repo: Path) -> Path:
@@ -121,15 +132,31 @@ def test_dvc_repro_trains_from_fetched_data_and_reruns_nothing(repo):
     assert (repo / "data" / "mnist5k" / "checksums.json").is_file()
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     assert lock["stages"]["train"]["params"]["params.yaml"]["trainer"]["max_steps"] == 4
+    # The tables dvc.yaml's plots draw: one per metric family, no blank cell (metrics.csv has them).
+    tables = {p.name: list(csv.DictReader(p.open())) for p in (run_dir / "plots").glob("*.csv")}
+    assert {"loss.csv", "d.csv", "eval.csv"} <= set(tables)
+    assert all(v not in ("", None) for rows in tables.values() for row in rows for v in row.values())
+    assert [int(r["step"]) for r in tables["eval.csv"]] == [2, 4]
+    assert float(tables["eval.csv"][-1]["eval/fid2k_classifier"]) > 0
     if EVAL_CLIS:
-        assert (run_dir / "metrics.json").is_file()
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert metrics and all(type(v) in (int, float) for v in metrics.values()), "numbers only"
+        provenance = json.loads((run_dir / "metrics.provenance.json").read_text())
+        assert provenance["gen_step"] == 4 and "protocol" in provenance
 
     second = run(repo, "dvc", "repro", *target)
     assert "Running stage" not in second, second
     assert "didn't change, skipping" in second
 
     plots = run(repo, "dvc", "plots", "show", "-o", str(repo / "plots"))
-    assert (repo / "plots" / "index.html").is_file(), plots
+    page = repo / "plots" / "index.html"
+    assert page.is_file(), plots
+    assert not re.search(r"<script[^>]+src=", page.read_text()), "Vega inlined by .dvc/plots/index.html"
+    if CHROMIUM is not None:  # tests/test_dvc_plots_page.py checks the drawing in detail
+        dom = render_offline(page, repo / ".chromium")
+        assert len(re.findall(r'<svg[^>]*class="marks"', dom)) == 3
+        fid_axis = [a for a in aria_labels(dom) if a.startswith("Y-axis titled 'eval/fid2k_classifier'")]
+        assert fid_axis and " from 0 to " not in fid_axis[0], fid_axis
     run(repo, "dvc", "metrics", "show")
 
 
@@ -153,3 +180,17 @@ def test_dvc_exp_run_set_param_goes_through_hydra_composition(repo):
     assert config["model"]["name"] == "vanilla" and config["trainer"]["max_steps"] == 4
     shown = run(repo, "dvc", "exp", "show", "--csv", "--no-pager")
     assert "vanilla" in shown and "dcgan" in shown
+    # The baseline row (dvc.lock committed) has every metric: no `!` in the table.
+    rows = json.loads(_stdout(repo, "dvc", "exp", "show", "--json"))
+    (baseline,) = [r for r in rows if r["rev"] != "workspace"]
+    assert baseline["data"]["params"]["params.yaml"]["data"]["model"]["name"] == "dcgan"
+    if EVAL_CLIS:
+        metrics = baseline["data"]["metrics"]["outputs/dvc/train/metrics.json"]["data"]
+        assert metrics["fid10k_classifier"] > 0 and all(type(v) in (int, float) for v in metrics.values())
+    # The experiment's curves against the baseline's: plots/ is a cached out, so HEAD's tables are found.
+    diff = json.loads(_stdout(repo, "dvc", "plots", "diff", "HEAD", "--json"))["data"]
+    assert set(diff) == {"losses", "discriminator", "fid"}
+    (fid,) = diff["fid"]
+    head = [p for p in fid["content"]["data"]["values"] if p["rev"] == "HEAD"]
+    assert [int(p["step"]) for p in head] == [2, 4]
+    assert all(float(p["eval/fid2k_classifier"]) > 0 for p in head)

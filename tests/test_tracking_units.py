@@ -15,14 +15,18 @@ from ganforge.tracking.objective import available_metrics, objective_value
 
 def test_objective_reads_step_metrics_then_metrics_json_then_metrics_csv(tmp_path):
     (tmp_path / "metrics.csv").write_text("loss/d,fid2k_classifier,step\n1.5,,1\n1.2,40.0,2\n1.1,,3\n")
-    (tmp_path / "metrics.json").write_text(json.dumps({"metrics": {"fid10k_classifier": 31.5}, "seed": 0}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"fid10k_classifier": 31.5}))
+    (tmp_path / "metrics.provenance.json").write_text(json.dumps({"seed": 0, "gen_step": 3}))
     summary = {"run_dir": str(tmp_path), "metrics": {"loss/d": 0.9}}
     assert objective_value(summary, "loss/d") == 0.9, "the run's own final step metric wins"
     assert objective_value(summary, "fid2k_classifier") == 40.0, "last logged value in metrics.csv"
     assert objective_value(summary, "fid10k_classifier") == 31.5
     summary["metrics"]["eval/fid5k_classifier"] = 12.0
     assert objective_value(summary, "fid5k_classifier") == 12.0, "the eval callback's eval/<name> key"
-    assert "seed" not in available_metrics(summary), "metrics.json's 'metrics' mapping is used when present"
+    assert "seed" not in available_metrics(summary), "provenance is not a metric"
+    # A metrics.json from before the provenance split: its "metrics" mapping, not its seeds and hashes.
+    (tmp_path / "metrics.json").write_text(json.dumps({"metrics": {"fid10k_classifier": 30.0}, "seed": 0}))
+    assert objective_value(summary, "fid10k_classifier") == 30.0 and "seed" not in available_metrics(summary)
     with pytest.raises(ConfigError, match="fid50k_inception.*available metrics.*fid10k_classifier"):
         objective_value(summary, "fid50k_inception")
     summary["metrics"]["loss/g"] = float("inf")

@@ -5,8 +5,11 @@
 
 With ``ckpt=``, samples come from the checkpoint's generator (EMA copy if kept) for fixed noise
 (``seed=``), and the results go to ``<run>/metrics.json``. With ``samples=``, the dataset is chosen by
-``data=`` and the results go to ``<samples>.metrics.json`` (or ``out=``). Other ``key=value`` arguments
-are overrides of the config (``eval.classifier_path=...``, ``paths.root_dir=...``, ``data.*`` with samples).
+``data=`` and the results go to ``<samples>.metrics.json`` (or ``out=``). That file holds only the
+metrics, ``{name: number}`` (what ``dvc metrics`` / ``dvc exp show`` list); what they depend on (checkpoint
+or samples, generator step, seed, timings, the protocol with its extractors' hashes) goes beside it, to
+``<name>.provenance.json`` (``metrics.provenance.json``). Other ``key=value`` arguments are overrides of
+the config (``eval.classifier_path=...``, ``paths.root_dir=...``, ``data.*`` with samples).
 Metric names: see ``ganforge.metrics.registry`` or docs/evaluation.md.
 """
 
@@ -98,7 +101,14 @@ def _output_path(args: dict[str, Any]) -> Path:
     return src.parent / f"{src.name.removesuffix(src.suffix)}.metrics.json"
 
 
+def provenance_path(out: Path) -> Path:
+    """Where the provenance of the metrics file ``out`` goes: metrics.json -> metrics.provenance.json."""
+    return out.with_name(f"{out.name.removesuffix('.json')}.provenance.json")
+
+
 def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict[str, Any]]:
+    """Score, write ``out`` (the metrics) and its provenance file; returns ``out`` and
+    ``{"metrics": {...}, **provenance}``."""
     import torch
 
     from ganforge.build import build_datamodule, build_module
@@ -155,7 +165,10 @@ def evaluate_cli(args: dict[str, Any], overrides: list[str]) -> tuple[Path, dict
         metric_seconds=time.perf_counter() - start,
         protocol=suite.protocol(),
     )
-    atomic_write_text(out, json.dumps(record, indent=2) + "\n")
+    provenance = {k: v for k, v in record.items() if k != "metrics"}
+    # Provenance first: a metrics file is never left without the record of what produced it.
+    atomic_write_text(provenance_path(out), json.dumps(provenance, indent=2) + "\n")
+    atomic_write_text(out, json.dumps(metrics, indent=2) + "\n")
     return out, record
 
 
@@ -168,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     for name, value in record["metrics"].items():
         print(f"{name}: {value:.6g}")
-    print(f"wrote {out}")
+    print(f"wrote {out} (provenance: {provenance_path(out).name})")
 
 
 if __name__ == "__main__":

@@ -16,29 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.errors import ConfigError
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    flat: dict[str, float] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{name}/"))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            flat[name] = float(value)
-    return flat
+from ganforge.tracking.metrics_json import read_metrics_json
 
 
 def _from_metrics_json(run_dir: Path) -> dict[str, float]:
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        return {}
     try:
-        data = json.loads(path.read_text())
-        # {"metrics": {...}, ...} or a flat {name: value} mapping
-        return _flatten(data.get("metrics", data) if isinstance(data.get("metrics"), Mapping) else data)
-    except (json.JSONDecodeError, AttributeError):
-        return {}
+        return read_metrics_json(run_dir / "metrics.json")
+    except json.JSONDecodeError:
+        return {}  # a corrupt file is no source; the other sources still count
 
 
 def _from_metrics_csv(run_dir: Path) -> dict[str, float]:

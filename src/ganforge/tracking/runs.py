@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ganforge.errors import GanforgeError
+from ganforge.tracking.metrics_json import read_metrics_json
 from ganforge.tracking.run_time import RunTime, read_run_time
 
 MARKERS = ("config.yaml", "metrics.csv", "metrics.json")
@@ -68,16 +69,13 @@ class Run:
 
     @cached_property
     def final_metrics(self) -> dict[str, float]:
-        """The last logged value of each curve, then every number in metrics.json (which wins)."""
+        """The last logged value of each curve, then every metric in metrics.json (which wins)."""
         final = {name: points[-1][1] for name, points in self.curves.items() if points}
         path = self.path / "metrics.json"
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text())
-            except json.JSONDecodeError as exc:
-                raise RunsError(f"{path} is not valid JSON ({exc}); rerun the evaluation.") from exc
-            data = data.get("metrics", data) if isinstance(data, dict) else {}
-            final.update(_numbers(data))
+        try:
+            final.update(read_metrics_json(path))
+        except json.JSONDecodeError as exc:
+            raise RunsError(f"{path} is not valid JSON ({exc}); rerun the evaluation.") from exc
         return final
 
     @property
@@ -133,16 +131,6 @@ def differing_settings(runs: list[Run], skip: Iterable[str] = ()) -> list[str]:
         for k in keys
         if not k.startswith(("paths.", "hydra.")) and len({run.flat_config.get(k, "-") for run in runs}) > 1
     ]
-
-
-def _numbers(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_numbers(value, f"{prefix}{key}/"))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[f"{prefix}{key}"] = float(value)
-    return out
 
 
 def read_curves(path: Path) -> dict[str, list[tuple[int, float]]]:
