@@ -2,10 +2,12 @@
 
 What the picture shows is the family's business: the callback asks the module for its fixed sampling
 inputs (noise, labels, test-split images), its samples for them, and a rendering of both
-(``render_samples``: a grid by default, input | output panels for image-to-image families). The callback
-then labels whatever was drawn (``ganforge.data.render.label_picture``: scaled up with nearest neighbours
-to >= 512 px, a header with the step and the run name), so every family's pictures read on their own
-without any family code here.
+(``render_samples``: a grid by default, input | output panels for image-to-image families), plus any
+further figures the family draws at each sample step (``extra_figures``: a style-mixing figure, say),
+written next to the grid as ``step_<N>_<name>.png`` and sent to the loggers under ``samples/<name>``.
+The callback then labels whatever was drawn (``ganforge.data.render.label_picture``: scaled up with
+nearest neighbours to >= 512 px, a header with the step and the run name), so every family's pictures
+read on their own without any family code here.
 """
 
 from __future__ import annotations
@@ -57,7 +59,13 @@ class SampleGrid(GeneratorStepCallback):
         # says which run and step it is, and W&B shows a 242-px grid small and blurred.
         label_picture(path, [f"step {step}", self.run_name])
         self.last_path = path
+        figures = {"samples": path}
+        extra = pl_module.extra_figures(self.dirpath / f"step_{step:07d}", datamodule)
+        for name, figure in extra.items():
+            label_picture(figure, [f"step {step}  {name}", self.run_name])
+            figures[f"samples/{name}"] = figure
         for logger in trainer.loggers:
             log_image = getattr(logger, "log_image", None)
             if callable(log_image):
-                log_image(key="samples", images=[str(path)], step=step)
+                for key, figure in figures.items():
+                    log_image(key=key, images=[str(figure)], step=step)
