@@ -115,3 +115,9 @@ def test_save_png_writes_atomically(tmp_path):
     path = sf.save_png(image, tmp_path / "sub" / "strip.png")
     assert Image.open(path).size == image.size
     assert [p.name for p in path.parent.iterdir()] == ["strip.png"]
+
+
+def test_write_style_figures_writes_both_pictures(tmp_path):
+    paths = sf.write_style_figures(tiny_generator(8), tmp_path / "samples" / "step_0000010", [0, 1], [2])
+    assert [p.name for p in paths] == ["step_0000010_mixing.png", "step_0000010_truncation.png"]
+    assert all(Image.open(p).size[0] > 0 for p in paths)  # an 8x8 generator: coarse and fine only

@@ -259,3 +259,22 @@ def save_png(image, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         image.save(tmp, format="png")
     return path
+
+
+def write_style_figures(
+    generator,
+    path_prefix: str | Path,
+    row_seeds: Sequence[int] = (0, 1, 2, 3),
+    col_seeds: Sequence[int] = (4, 5, 6, 7),
+    psis: Sequence[float] = (1.0, 0.75, 0.5, 0.25, 0.0),
+) -> list[Path]:
+    """Both figures of a generator, for a training run's sample step: ``<prefix>_mixing.png`` (every level
+    the generator has) and ``<prefix>_truncation.png`` (the row seeds); returns their paths."""
+    prefix = Path(path_prefix)
+    levels = [name for name, indices in generator.style_levels().items() if indices]
+    mixing = mixing_figure(generator, row_seeds, col_seeds, levels)
+    strip = truncation_strip(generator, row_seeds, psis)
+    return [
+        save_png(mixing, prefix.with_name(f"{prefix.name}_mixing.png")),
+        save_png(strip, prefix.with_name(f"{prefix.name}_truncation.png")),
+    ]
