@@ -2,7 +2,8 @@
 
 ``step 20/300  loss/d 1.234  loss/g 0.987  d/real 0.61  d/fake 0.38  fid 123.4  4.2 steps/s``: the same
 values MetricLogger sends to the loggers at that step (learning rates left out), the generator steps per
-second since the previous line, and the evaluation metrics when they were computed at this step.
+second since the previous line, and the evaluation metrics when they were computed at this step. A family
+with several training phases gets the phase's name after the step (``step 20/300  phase 16px-fade  ...``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from ganforge.callbacks.step_callback import GeneratorStepCallback
 log = logging.getLogger(__name__)
 
 
-def format_line(step: int, max_steps: int, metrics: dict[str, float], steps_per_s: float | None) -> str:
-    parts = [f"step {step}/{max_steps}", *(f"{k} {v:.4g}" for k, v in metrics.items())]
+def format_line(
+    step: int,
+    max_steps: int,
+    metrics: dict[str, float],
+    steps_per_s: float | None,
+    phase: str | None = None,
+) -> str:
+    parts = [f"step {step}/{max_steps}", *([f"phase {phase}"] if phase else [])]
+    parts += [f"{k} {v:.4g}" for k, v in metrics.items()]
     if steps_per_s is not None:
         parts.append(f"{steps_per_s:.3g} steps/s")
     return "  ".join(parts)
@@ -56,4 +64,5 @@ class LogLine(GeneratorStepCallback):
         for callback in trainer.callbacks:
             if isinstance(callback, MetricsCallback) and callback.last_step == step:
                 metrics.update(callback.last)
-        log.info("%s", format_line(step, self.max_steps, metrics, rate))
+        label = getattr(pl_module, "phase_label", lambda: None)()
+        log.info("%s", format_line(step, self.max_steps, metrics, rate, label))

@@ -5,7 +5,8 @@ generator steps (k discriminator batches each) across as many epochs as that tak
 RichProgressBar (what Lightning picks when rich is installed, as it is with ganforge) and changes only what
 it counts: one task for the whole run, total ``trainer.max_steps``, advanced by ``module.gen_step``, so
 Rich's elapsed/remaining time and speed are in generator steps. The metrics shown are the latest losses
-and the last training-time evaluation, not Lightning's ``v_num``.
+and the last training-time evaluation, not Lightning's ``v_num``. A family with several training phases
+shows the current one's name after ``train`` (``train 16px-fade ━━━━ ...``: ``module.phase_label()``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class GeneratorStepProgressBar(RichProgressBar):
         super().__init__(refresh_rate=refresh_rate, theme=RichProgressBarTheme(metrics_format=".4g"))
         self.max_steps = max_steps
         self._shown_step: int | None = None
+        self._shown_label: str | None = None
         self._metrics_at = 0.0
 
     def configure_columns(self, trainer: L.Trainer) -> list:
@@ -72,6 +74,12 @@ class GeneratorStepProgressBar(RichProgressBar):
         if step == self._shown_step:
             return  # a discriminator-only batch: nothing the bar shows has changed
         self._shown_step = step
+        label = getattr(pl_module, "phase_label", lambda: None)()
+        if label != self._shown_label:
+            self._shown_label = label
+            self.progress.update(
+                self.train_progress_bar_id, description=f"train {label}" if label else "train"
+            )
         self._update(self.train_progress_bar_id, step)
         now = time.monotonic()
         if now - self._metrics_at >= METRICS_EVERY_S or step >= self.max_steps:

@@ -2,7 +2,9 @@
 
 What the picture shows is the family's business: the callback asks the module for its fixed sampling
 inputs (noise, labels, test-split images), its samples for them, and a rendering of both
-(``render_samples``: a grid by default, input | output panels for image-to-image families).
+(``render_samples``: a grid by default, input | output panels for image-to-image families), plus any
+further figures the family draws at each sample step (``extra_figures``: a style-mixing figure, say),
+written next to the grid as ``step_<N>_<name>.png`` and sent to the loggers under ``samples/<name>``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ class SampleGrid(GeneratorStepCallback):
         path = self.dirpath / f"step_{step:07d}.png"
         pl_module.render_samples(path, inputs, samples, datamodule)
         self.last_path = path
+        figures = {"samples": path}
+        extra = pl_module.extra_figures(self.dirpath / f"step_{step:07d}", datamodule)
+        figures.update({f"samples/{name}": p for name, p in extra.items()})
         for logger in trainer.loggers:
             log_image = getattr(logger, "log_image", None)
             if callable(log_image):
-                log_image(key="samples", images=[str(path)], step=step)
+                for key, figure in figures.items():
+                    log_image(key=key, images=[str(figure)], step=step)

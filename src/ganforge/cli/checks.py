@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 DEVICES = "cpu, cuda, cuda:N or mps"
 
 
-def parse_key_values(argv: list[str], keys: set[str], usage: str) -> dict:
+def parse_key_values(argv: list[str], keys: set[str], usage: str, allow_extra: bool = False) -> dict:
     """``key=value`` arguments of the checkpoint CLIs (sample, translate, upscale) as a dict of typed
-    values, refusing positional and unknown arguments with the usage line."""
+    values, refusing positional and (unless ``allow_extra``: the family's sampling options, checked once
+    the checkpoint names the family) unknown arguments with the usage line."""
     from omegaconf import OmegaConf
 
     bad = [a for a in argv if "=" not in a]
@@ -24,7 +25,7 @@ def parse_key_values(argv: list[str], keys: set[str], usage: str) -> dict:
         raise GanforgeError(f"Arguments must be key=value; got {bad}. {usage}")
     args = dict(OmegaConf.to_container(OmegaConf.from_dotlist(argv)))
     unknown = sorted(set(args) - keys)
-    if unknown:
+    if unknown and not allow_extra:
         raise GanforgeError(f"Unknown argument(s) {unknown}; allowed: {sorted(keys)}. {usage}")
     return args
 

@@ -1,9 +1,11 @@
-"""``ganforge-sample ckpt=<path> n=<count> [out=<dir>] [seed=<int>] [device=cpu] [class=<int>]``
+"""``ganforge-sample ckpt=<path> n=<count> [out=<dir>] [seed=<int>] [device=cpu] [class=<int>] [option=...]``
 
 Writes a PNG grid and a tensor file (``torch.load``-able, model space: images in [-1, 1], points as is)
 of ``n`` samples from a checkpoint's generator (its EMA copy if the run kept one). Conditional models
 draw one row per class, or only class ``class`` when it is given. Inputs and picture are the family's
 (``sampling_inputs`` / ``render_samples``): image-to-image families translate test-split inputs.
+Further ``key=value`` arguments are the family's sampling options (``truncation=0.7`` for model=stylegan;
+``AdversarialModule.sampling_options``), checked before any sample is drawn and named in the file names.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ganforge.errors import GanforgeError
 
 USAGE = (
     "usage: ganforge-sample ckpt=<path/to/x.ckpt> n=<count> [out=<dir>] [seed=<int>] [device=cpu|cuda] "
-    "[class=<int>]"
+    "[class=<int>] [family sampling options, e.g. truncation=0.7]"
 )
 KEYS = {"ckpt", "n", "out", "seed", "device", "class"}
 MAX_GRID = 256  # more samples than this go to the tensor file only; the grid shows the first 256
@@ -26,7 +28,7 @@ MAX_GRID = 256  # more samples than this go to the tensor file only; the grid sh
 def parse_args(argv: list[str]) -> dict:
     from ganforge.cli.checks import parse_key_values
 
-    args = parse_key_values(argv, KEYS, USAGE)
+    args = parse_key_values(argv, KEYS, USAGE, allow_extra=True)
     if "ckpt" not in args:
         raise GanforgeError(f"Missing ckpt=<path>. {USAGE}")
     n = args.get("n", 64)
@@ -48,9 +50,10 @@ def sample_checkpoint(
     seed: int = 0,
     device: str | torch.device = "cpu",
     label: int | None = None,
+    options: dict | None = None,
 ) -> tuple[Path, Path]:
-    """Generate ``n`` samples from a checkpoint (all of class ``label`` if given, for conditional models);
-    returns (png path, tensor path)."""
+    """Generate ``n`` samples from a checkpoint (all of class ``label`` if given, for conditional models;
+    with the family's sampling ``options``); returns (png path, tensor path)."""
     from ganforge.build import build_datamodule, build_module
     from ganforge.checkpoints import checkpoint_config, load_checkpoint
     from ganforge.cli.checks import resolve_device, writable_dir
@@ -68,11 +71,12 @@ def sample_checkpoint(
     cfg = checkpoint_config(ckpt)
     module = build_module(cfg)
     module.load_trained(ckpt)
+    options = module.configure_sampling(options or {})
     module.to(device)
     datamodule = build_datamodule(cfg)
     module.bind_data(datamodule)
     step = ckpt[CHECKPOINT_KEY]["gen_step"]
-    stem = f"step_{step:07d}_n{n}_seed{seed}"
+    stem = f"step_{step:07d}_n{n}_seed{seed}" + "".join(f"_{k}{v}" for k, v in sorted(options.items()))
     # The family's fixed inputs: noise (and labels) for noise-driven families, test-split inputs for
     # image-to-image ones.
     inputs = module.sampling_inputs(n, seed, datamodule)
@@ -115,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             args.get("seed", 0),
             args.get("device", "cpu"),
             args.get("class"),
+            {k: v for k, v in args.items() if k not in KEYS},
         )
     except GanforgeError as exc:
         print(f"ganforge-sample: error: {exc}", file=sys.stderr)

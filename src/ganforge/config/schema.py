@@ -109,6 +109,41 @@ class CycleGANModelConfig(ModelConfig):
 
 
 @dataclass
+class StyleGANModelConfig(ModelConfig):
+    """StyleGAN (ganforge.families.stylegan): StyleGenerator + StyleDiscriminator, progressive growing."""
+
+    _target_: str = "ganforge.families.stylegan.StyleGAN"
+    latent_dim: int = 512
+    # adain (StyleGAN) or demod (StyleGAN2 weight modulation/demodulation); passed to the generator.
+    modulation: str = "adain"
+    # Grow 4 -> 8 -> ... -> data.image_size (a fade-in and a stabilisation phase per resolution); false:
+    # train at the full resolution from the start (StyleGAN2-style).
+    progressive: bool = True
+    # Phase lengths in length_unit (steps = generator steps, or images: steps = ceil(images / batch of
+    # that resolution), images counted per process). The paper: 600k images each.
+    fade_length: int = 600_000
+    stable_length: int = 600_000
+    length_unit: str = "images"
+    # Images per step by resolution ({4: 128, 32: 32}; on the command line model.batch_sizes={4:128,32:32});
+    # each step takes the first n rows of the loader's batch (data.batch_size, which must be >= every n).
+    # null or missing resolutions: the whole batch. (Any: typed dicts refuse int keys from YAML.)
+    batch_sizes: Any = None
+    loader_batch: int = "${data.batch_size}"  # type: ignore[assignment]
+    # Style-mixing regularisation: probability that a fake mixes two latents at a random crossover.
+    style_mixing_prob: float = 0.9
+    # Lazy regularisation: D's penalties (stabilizers.r1_gamma) every N-th D update, times N; 1 = always.
+    r1_interval: int = 1
+    # w_avg <- lerp(mean w of the batch, w_avg, beta) at every generator step.
+    w_avg_beta: float = 0.995
+    # Truncation psi of sample grids, metrics and ganforge-sample (1 = none); style inputs below the
+    # cutoff are truncated (null = all).
+    truncation: float = 1.0
+    truncation_cutoff: int | None = None
+    # Noise inputs at sampling: const (fixed per layer: samples are a function of the seed), random, none.
+    sample_noise: str = "const"
+
+
+@dataclass
 class LossConfig:
     _target_: str = MISSING
     name: str = MISSING
@@ -334,6 +369,7 @@ def register_configs() -> None:
     cs.store(group="model", name="schema_model_wgan", node=WGANModelConfig)
     cs.store(group="model", name="schema_model_wgan_gp", node=WGANGPModelConfig)
     cs.store(group="model", name="schema_model_cyclegan", node=CycleGANModelConfig)
+    cs.store(group="model", name="schema_model_stylegan", node=StyleGANModelConfig)
     cs.store(group="loss", name="schema_loss", node=LossConfig)
     cs.store(group="data", name="schema_image_data", node=ImageDataConfig)
     cs.store(group="data", name="schema_points_data", node=PointsDataConfig)

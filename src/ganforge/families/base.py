@@ -38,6 +38,7 @@ from ganforge.families.adversarial import AdversarialTerms
 from ganforge.families.optim import build_optimizer, build_scheduler
 from ganforge.families.phases import Phase, PhaseSchedule, PhaseState
 from ganforge.families.resume import CHECKPOINT_KEY, ResumeState
+from ganforge.families.sampling_options import SamplingOption, check_options
 from ganforge.families.sides import (
     DISCRIMINATOR,
     GENERATOR,
@@ -213,6 +214,26 @@ class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
         panels instead (ganforge.data.render.save_panels: input | output | ...)."""
         datamodule.render(samples, path, nrow=nrow or self.grid_nrow)
 
+    def sampling_options(self) -> Mapping[str, SamplingOption]:
+        """Options ``ganforge-sample`` may pass (``truncation=0.7``), by name; default: none."""
+        return {}
+
+    def configure_sampling(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Check sampling options against :meth:`sampling_options` (a GanforgeError before any sample is
+        drawn) and apply them with :meth:`apply_sampling_options`; returns the checked values."""
+        checked = check_options(self.name, self.sampling_options(), values)
+        if checked:
+            self.apply_sampling_options(checked)
+        return checked
+
+    def apply_sampling_options(self, values: Mapping[str, Any]) -> None:
+        """Make :meth:`sample_inputs` use these (checked) options from now on."""
+
+    def extra_figures(self, path_prefix: Path, datamodule: Any) -> dict[str, Path]:
+        """More pictures at every sample step (beside :meth:`render_samples`' grid), e.g. a style-mixing
+        figure: write each to ``<path_prefix>_<name>.png`` and return {name: path}. Default: none."""
+        return {}
+
     # ----------------------------------------------------------------- phases
     @cached_property
     def phase_schedule(self) -> PhaseSchedule:
@@ -228,6 +249,13 @@ class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
     def phase(self) -> PhaseState:
         """Where training stands in the phase schedule (a function of the step counters)."""
         return self.phase_schedule.at(self.gen_step, self.d_updates_in_cycle)
+
+    def phase_label(self) -> str | None:
+        """Name of the phase of the last completed generator step (what progress bar and log lines show),
+        or None when the family has a single phase."""
+        if len(self.phase_schedule) < 2:
+            return None
+        return self.phase_schedule.at(max(self.gen_step - 1, 0)).name
 
     def _enter_phase(self, state: PhaseState, announce: bool = True) -> None:
         frozen = set(state.phase.frozen)

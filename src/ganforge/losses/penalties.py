@@ -74,3 +74,23 @@ class R1Penalty(Regularizer):
 
     def __call__(self, discriminate: Discriminate, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * self.weight * input_gradients(discriminate, real).pow(2).sum(1).mean()
+
+
+class LazyRegularizer(Regularizer):
+    """Lazy regularisation (StyleGAN2, section 3.1): ``regularizer`` only on every ``interval``-th
+    discriminator update (``position()`` says which update this is), multiplied by ``interval`` so the
+    penalty's average strength is unchanged; 0 on the updates in between (what penalty/<name> then logs)."""
+
+    def __init__(self, regularizer: Regularizer, interval: int, position: Callable[[], int]):
+        if interval < 1:
+            raise ConfigError(f"Lazy regularisation interval={interval} must be >= 1.")
+        self.inner, self.interval, self.position = regularizer, int(interval), position
+        self.name, self.weight = regularizer.name, regularizer.weight
+
+    def __call__(self, discriminate: Discriminate, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        if self.position() % self.interval:
+            return real.new_zeros(())
+        return self.interval * self.inner(discriminate, real, fake)
+
+    def check_discriminator(self, discriminator: nn.Module) -> None:
+        self.inner.check_discriminator(discriminator)
