@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from ganforge.data import style_figures as sf
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, GanforgeError
 from ganforge.networks.stylegan import StyleGenerator
 
 
@@ -121,3 +124,78 @@ def test_write_style_figures_writes_both_pictures(tmp_path):
     paths = sf.write_style_figures(tiny_generator(8), tmp_path / "samples" / "step_0000010", [0, 1], [2])
     assert [p.name for p in paths] == ["step_0000010_mixing.png", "step_0000010_truncation.png"]
     assert all(Image.open(p).size[0] > 0 for p in paths)  # an 8x8 generator: coarse and fine only
+
+
+def test_style_mixing_figure_is_the_per_sample_step_hook(tmp_path):
+    g = tiny_generator(16)
+    path = sf.style_mixing_figure(g, tmp_path / "step_0000004_mixing.png", datamodule=None, psi=0.7)
+    expected = sf.mixing_figure(g, [0, 1, 2, 3], [4, 5, 6, 7], ["coarse", "middle", "fine"], psi=0.7)
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), np.asarray(expected))
+
+
+# ----------------------------------------------------------------------------------- ganforge-mix
+TINY_STYLEGAN = [
+    "model=stylegan", "data=mnist5k", "data.image_size=16", "data.batch_size=8", "model.latent_dim=8",
+    "model.generator.w_dim=8", "model.generator.mapping_layers=2", "model.generator.channel_base=64",
+    "model.generator.channel_max=8", "model.fade_length=2", "model.stable_length=2",
+    "model.length_unit=steps", "trainer.max_steps=5", "trainer.sample_every_n_steps=5",
+    "trainer.checkpoint_every_n_steps=5",
+]  # fmt: skip
+
+
+@pytest.fixture
+def stylegan_ckpt(run, tmp_path):
+    summary = run(*TINY_STYLEGAN, run_dir=tmp_path / "run")
+    return {"ckpt": tmp_path / "run" / "checkpoints" / "last.ckpt", "summary": summary, "root": tmp_path}
+
+
+def test_mix_checkpoint_draws_the_trained_generators_figure(stylegan_ckpt, tmp_path):
+    from ganforge.cli.mix import main, mix_checkpoint
+
+    ckpt = stylegan_ckpt["ckpt"]
+    path = mix_checkpoint(ckpt, [1, 2], [3, 4, 5])
+    assert path == tmp_path / "run" / "mixing" / "step_0000005_coarse_middle_fine.png"
+    generator = stylegan_ckpt["summary"]["module"].sampling_network()
+    assert (generator.resolution, generator.alpha) == (8, 1.0)  # step 5: 8 px, stabilising
+    expected = sf.mixing_figure(generator, [1, 2], [3, 4, 5])
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), np.asarray(expected)), (
+        "the checkpoint's EMA generator, growth state included"
+    )
+    out = mix_checkpoint(ckpt, [1], [2], levels=["coarse", "4-5"], out=tmp_path / "figs", truncation=0.5)
+    assert out == tmp_path / "figs" / "step_0000005_coarse_4-5.png"
+    main([f"ckpt={ckpt}", "rows=[1,2]", "cols=3", f"out={tmp_path / 'one.png'}", "levels=fine"])
+    assert Image.open(tmp_path / "one.png").size[0] > 2 * 64  # corner + one column
+
+
+def test_mix_fails_clearly_and_writes_nothing(stylegan_ckpt, run, tmp_path, capsys):
+    from ganforge.cli.mix import main, mix_checkpoint
+
+    ckpt = stylegan_ckpt["ckpt"]
+    with pytest.raises(
+        ConfigError, match=r"beyond the layers of this 16x16 generator: it has 6 style inputs"
+    ):
+        mix_checkpoint(ckpt, [1], [2], levels=["coarse", "5-9"], out=tmp_path / "x.png")
+    cases = {
+        ("rows=[1,a]", "cols=2"): r"rows=.*seeds must be non-negative integers",
+        ("rows=1", "cols=-2"): r"cols=-2: seeds must be non-negative integers",
+        ("rows=1", "cols=2", "levels=texture"): r"Unknown style level 'texture'",
+        ("rows=1", "cols=2", "truncation=1.5"): r"truncation=1.5 must be a number in \[0, 1\]",
+        ("rows=1",): r"Missing cols=",
+        ("rows=1", "cols=2", "out=fig.jpg"): r"must be a .png file name or a folder",
+    }
+    for args, message in cases.items():
+        with pytest.raises(SystemExit) as exit_info:
+            main([f"ckpt={ckpt}", *args])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.startswith("ganforge-mix: error:"), err
+        assert "Traceback" not in err and re.search(message, err), (args, err)
+    assert not (tmp_path / "run" / "mixing").exists() and not (tmp_path / "x.png").exists()
+
+    run("model=vanilla", "data=ring", "trainer.max_steps=1", run_dir=tmp_path / "gan")
+    with pytest.raises(GanforgeError, match=r"model=vanilla checkpoint; ganforge-mix mixes the styles"):
+        mix_checkpoint(tmp_path / "gan" / "checkpoints" / "last.ckpt", [1], [2])
+
+
+def test_mix_console_script_is_declared():
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert 'ganforge-mix = "ganforge.cli.mix:main"' in text

@@ -6,7 +6,8 @@ level, the pure images of the ``cols`` seeds along the top (source B), the pure 
 seeds down the left (source A), and A with that level's styles from B in between
 (ganforge.data.style_figures). Seeds: ``rows=[1,2,3]`` or ``rows=1,2,3``; ``levels`` one name or
 index range, or a list (``levels=[coarse,fine]``); by default every level the generator has. The PNG
-goes to ``out`` (default ``<run>/mixing/step_<step>_<levels>.png``), written atomically.
+goes to ``out`` (a .png file or a folder; default ``<run>/mixing/step_<step>_<levels>.png``), written
+atomically.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def mix_checkpoint(
     name = f"step_{step:07d}_{'_'.join(levels)}.png"
     if out:
         path = Path(out).expanduser()
-        if path.is_dir():
+        if path.is_dir() or not path.suffix:  # a folder, created if needed
             path = path / name
         elif path.suffix.lower() != ".png":
             raise GanforgeError(f"out={out} must be a .png file name or a folder. {USAGE}")

@@ -278,3 +278,23 @@ def write_style_figures(
         save_png(mixing, prefix.with_name(f"{prefix.name}_mixing.png")),
         save_png(strip, prefix.with_name(f"{prefix.name}_truncation.png")),
     ]
+
+
+def style_mixing_figure(
+    generator,
+    path: str | Path,
+    datamodule=None,
+    seed: int = 0,
+    rows: Sequence[int] | None = None,
+    cols: Sequence[int] | None = None,
+    levels: Sequence[str | int] | None = None,
+    psi: float = 1.0,
+) -> Path:
+    """Write the mixing figure to ``path`` (the call StyleGAN's per-sample-step hook makes): row seeds
+    ``seed .. seed+3``, column seeds ``seed+4 .. seed+7`` unless given, every level the generator has.
+    ``datamodule`` is accepted for that hook and unused: the figure draws model-space images itself."""
+    rows = list(rows) if rows is not None else [seed + i for i in range(4)]
+    cols = list(cols) if cols is not None else [seed + 4 + i for i in range(4)]
+    if levels is None:
+        levels = [name for name, indices in generator.style_levels().items() if indices]
+    return save_png(mixing_figure(generator, rows, cols, levels, psi=psi), path)
