@@ -206,15 +206,19 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
 # ------------------------------------------------------------------------------------------- tables
 def tables(results: list[dict]) -> str:
     lines = [
-        "| model | seeds | budget s | generator steps | FID ↓ | precision ↑ | recall ↑ |",
-        "|---|---|---|---|---|---|---|",
+        "| model | seeds | budget s | generator steps | resolution reached | FID ↓ | precision ↑ "
+        "| recall ↑ |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple, list[dict]] = {}
     for r in results:
         groups.setdefault((r["variant"], r["budget_seconds"]), []).append(r)
     for (variant, budget), rows in groups.items():
+        reached = sorted({tuple(r["resolution_reached"]) for r in rows if "resolution_reached" in r})
         cells = [
             mean_se([r["gen_steps_done"] for r in rows], digits=0),
+            ", ".join(f"{res} px" + (f" (fading, α {a:.2f})" if a < 1 else "") for res, a in reached)
+            or "32 px",
             mean_se([r["fid"] for r in rows]),
             mean_se([r["precision"] for r in rows], digits=3),
             mean_se([r["recall"] for r in rows], digits=3),
