@@ -114,3 +114,12 @@ def test_classifier_route_scores_32x32_with_a_28x28_evaluator(compose, mnist_eva
     extractor_entry = protocol["metrics"]["fid1k_classifier"]["extractor"]
     assert protocol["reference_shape"] == [1, 32, 32] and extractor_entry["input_shape"] == [1, 28, 28]
     assert extractor_entry["preprocessing"].endswith("->28x28")
+
+
+def test_a_tiny_stylegan_trains_on_the_offline_faces(run):
+    widths = ["model.latent_dim=8", "model.generator.w_dim=8", "model.generator.mapping_layers=2",
+              "model.generator.channel_base=64", "model.generator.channel_max=8"]  # fmt: skip
+    summary = run("model=stylegan", "data=lfw_subset", "data.batch_size=8", "model.progressive=false",
+                  *widths, "trainer.max_steps=2", "trainer.sample_every_n_steps=2")  # fmt: skip
+    assert summary["gen_step"] == 2
+    assert summary["module"].sampling_network().target_resolution == 32
