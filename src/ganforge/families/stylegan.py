@@ -202,14 +202,15 @@ class StyleGAN(GAN):
             return nets["generator"](z, self.truncation, self.truncation_cutoff, self.sampling_noise)
 
     def extra_figures(self, path_prefix: Path, datamodule: Any) -> dict[str, Path]:
-        """The style-mixing figure (rows x columns of seeds, coarse / middle / fine styles from the
-        columns), when its module (ganforge.data.style_figures) is installed."""
+        """The style-mixing figure (coarse / middle / fine styles of column seeds into row seeds) and the
+        truncation strip of the sampling generator, when their module (ganforge.data.style_figures) is
+        installed: ``<prefix>_mixing.png``, ``<prefix>_truncation.png``."""
         if importlib.util.find_spec(STYLE_FIGURES) is None:
             return {}
-        from ganforge.data.style_figures import style_mixing_figure
+        from ganforge.data.style_figures import write_style_figures
 
         self.apply_growth()
-        path = Path(f"{path_prefix}_mixing.png")
+        prefix = Path(path_prefix)
         with self.sampling_mode() as nets:
-            style_mixing_figure(nets["generator"], path, datamodule=datamodule, psi=self.truncation)
-        return {"mixing": path}
+            paths = write_style_figures(nets["generator"], prefix)
+        return {Path(p).stem.removeprefix(f"{prefix.name}_"): Path(p) for p in paths}
