@@ -214,11 +214,31 @@ def _download_atomically(dataset_cls: type, folder: str, root: Path, offline_hin
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def image_folder(root: str | Path, split: str, path: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every image under ``path``; the first-level subfolder names (sorted) become labels.
+def square_resized(image, size: int):
+    """A PIL image's centre square, resized to ``size`` x ``size`` (bicubic; PIL widens the kernel when
+    shrinking, so this is antialiased like :func:`ganforge.data.image_datamodule.fit_images`)."""
+    from PIL import Image
 
-    Images are decoded once; sizes may differ (they are resized later). The folder has no test split:
-    both splits return all images.
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    return image.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+
+
+def image_folder(
+    root: str | Path,
+    split: str,
+    path: str | None = None,
+    size: int | None = None,
+    labels: bool = True,
+    hint: str = "point it at a folder of images",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image under ``path``; the first-level subfolder names (sorted) become labels (all 0 with
+    ``labels=False``, for folders whose subfolders are only chunks, such as FFHQ's 00000/, 01000/, ...).
+
+    Images are decoded once; sizes may differ (they are resized later). ``size``: centre-crop each image to
+    a square and resize it to ``size`` while decoding, so a large folder of big images (FFHQ: 70,000 at
+    1024x1024) never sits in memory at full size. ``hint``: how to get the folder, for the message when
+    it is missing. The folder has no test split: both splits return all images.
     """
     _check_split(split)
     from PIL import Image
@@ -227,23 +247,24 @@ def image_folder(root: str | Path, split: str, path: str | None = None) -> tuple
         raise DatasetError("data=folder needs data.loader.path=/path/to/images (a directory of image files).")
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise DatasetError(f"data.loader.path={folder} is not a directory; point it at a folder of images.")
+        raise DatasetError(f"data.loader.path={folder} is not a directory; {hint}.")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}.")
     classes = sorted({p.relative_to(folder).parts[0] for p in files if len(p.relative_to(folder).parts) > 1})
-    class_index = {c: i for i, c in enumerate(classes)}
-    images, labels = [], []
+    class_index = {c: i for i, c in enumerate(classes)} if labels else {}
+    images, targets = [], []
     for p in files:
         try:
             with Image.open(p) as im:
-                arr = np.asarray(im.convert("RGB"))
+                im = im.convert("RGB")
+                arr = np.asarray(square_resized(im, size) if size is not None else im)
         except OSError as exc:
             raise DatasetError(f"Cannot decode image {p} ({exc}); remove or replace the file.") from exc
         images.append(torch.from_numpy(arr.copy()).permute(2, 0, 1))
         rel = p.relative_to(folder).parts
-        labels.append(class_index[rel[0]] if len(rel) > 1 else 0)
-    return _stack_ragged(images), torch.tensor(labels, dtype=torch.int64)
+        targets.append(class_index.get(rel[0], 0) if len(rel) > 1 else 0)
+    return _stack_ragged(images), torch.tensor(targets, dtype=torch.int64)
 
 
 def _stack_ragged(images: list[torch.Tensor]) -> torch.Tensor:

@@ -184,7 +184,12 @@ class MetricSuite:
 
     def protocol(self) -> dict[str, Any]:
         """What the numbers depend on, for metrics.json."""
-        info: dict[str, Any] = {"reference": f"{self.reference_name}:{REFERENCE_SPLIT}", "metrics": {}}
+        info: dict[str, Any] = {
+            "reference": f"{self.reference_name}:{REFERENCE_SPLIT}",
+            # With the extractor's input_shape: a resize between the two is part of the protocol.
+            "reference_shape": list(self.datamodule.shape),
+            "metrics": {},
+        }
         for spec in self.specs:
             entry: dict[str, Any] = {"kind": spec.kind, "generated_samples": spec.count}
             if spec.route is not None:

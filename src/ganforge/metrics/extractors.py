@@ -161,6 +161,9 @@ class ClassifierExtractor(Extractor):
         return "float32-identity"
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Storage-space samples -> the network's input. Images of another size than the classifier was
+        trained on (a 28x28 evaluator scoring a data.image_size=32 run) are resized to its input size,
+        bilinear without antialiasing, real and generated samples alike; ``preprocessing()`` names it."""
         if len(self.shape) == 1:
             if x.dim() != 2 or x.shape[1] != self.shape[0]:
                 raise EvaluationError(
@@ -217,6 +220,9 @@ def load_classifier(path: str | Path, data_name: str | None = None) -> Classifie
             f"train one for this dataset with `{hint}`."
         )
     info = {k: saved[k] for k in ("data", "field", "test_accuracy", "weights_hash") if k in saved}
+    # Samples of another size (data.image_size=32 on 28x28 Fashion-MNIST) are resized to this input size,
+    # real and generated alike (see ClassifierExtractor.prepare); metrics.json records it.
+    info["input_shape"] = [int(s) for s in saved["shape"]]
     return ClassifierExtractor(net, saved["shape"], saved["weights_hash"], info)
 
 
