@@ -60,25 +60,13 @@ def datamodule(dataset: str):
 def ensure_evaluator(dataset: str, threads: int) -> dict:
     """The domain-B classifier of ``ganforge-train-evaluator data=<dataset>`` (trained once, then reused)."""
     from ganforge.config.loading import compose_config
-    from ganforge.metrics.train_classifier import train_classifier
+    from ganforge.metrics.train_classifier import train_evaluator
 
     path = evaluator_path(dataset)
     if path.is_file():
         return torch.load(path, weights_only=True)
-    torch.set_num_threads(threads)
-    ev = compose_config([f"data={dataset}"]).evaluator
-    return train_classifier(
-        datamodule(dataset),
-        epochs=ev.epochs,
-        min_steps=ev.min_steps,
-        batch_size=ev.batch_size,
-        lr=ev.lr,
-        weight_decay=ev.weight_decay,
-        augment_shift=ev.augment_shift,
-        feature_dim=ev.feature_dim,
-        seed=ev.seed,
-        path=path,
-    )
+    cfg = compose_config([f"data={dataset}", f"hardware.num_threads={threads}"])
+    return train_evaluator(cfg, path=path, progress_bar=False)
 
 
 def score(translated: torch.Tensor, test: dict, suite, reconstructed: torch.Tensor | None = None) -> dict:

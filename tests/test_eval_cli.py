@@ -128,6 +128,7 @@ def test_train_evaluator_cli_saves_accuracy_config_and_hash(tmp_path):
         "evaluator.min_steps=60",
         f"paths.root_dir={tmp_path}",
         cwd=tmp_path,
+        env={"COLUMNS": "200"},  # the bar on one line
     )
     assert done.returncode == 0, done.stderr[-3000:]
     path = tmp_path / "outputs" / "evaluators" / "ring" / "classifier.pt"
@@ -135,6 +136,10 @@ def test_train_evaluator_cli_saves_accuracy_config_and_hash(tmp_path):
     assert saved["test_accuracy"] > 0.99  # the 8 ring modes are 20+ std apart
     assert saved["config"]["evaluator"]["min_steps"] == 60 and saved["data"] == "ring"
     assert "test accuracy" in done.stdout and saved["weights_hash"][:12] in done.stdout
+    # the progress bar of the Lightning fit, in steps, and none of Lightning's console lines
+    (bar,) = [line for line in done.stdout.splitlines() if line.startswith("evaluator ━")]
+    assert " 60/60 " in bar and "steps/s" in bar and "loss: " in bar, done.stdout
+    assert "GPU available" not in done.stdout + done.stderr and "Epoch" not in done.stdout
 
 
 def test_training_callback_logs_metrics_keeps_best_and_eval_reads_the_checkpoint(

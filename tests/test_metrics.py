@@ -68,6 +68,19 @@ def test_evaluator_meets_accuracy_and_hash(mnist_evaluator):
         load_classifier(mnist_evaluator["path"], "fashion_mnist")
 
 
+def test_evaluator_training_is_deterministic_by_seed(compose_session):
+    """Same seed, same weights (the hash that keys the feature caches); another seed, other weights. On
+    digits with random shifts on, so initial weights, batch order and shifts are all seeded."""
+    from ganforge.build import build_datamodule
+    from ganforge.metrics.train_classifier import train_classifier
+
+    dm = build_datamodule(compose_session("data=digits"))
+    runs = [train_classifier(dm, epochs=0, min_steps=3, seed=seed, augment_shift=2.0) for seed in (0, 0, 1)]
+    first, again, other = (r["weights_hash"] for r in runs)
+    assert first == again != other
+    assert runs[0]["test_accuracy"] == runs[1]["test_accuracy"] and runs[0]["train_steps"] == 3
+
+
 def test_real_vs_real_is_near_zero_collapse_and_noise_are_not(suite, test_digits):
     x, y = test_digits
     real = suite.score(x)

@@ -4,12 +4,15 @@ Trains the classifier on the dataset's train split, reports its held-out test ac
 the accuracy, the config and a content hash) to ``evaluator.path`` (default
 ``outputs/evaluators/<data>/classifier.pt``). It learns the field metrics compare samples with (``image``;
 domain ``b`` with labels ``b_labels`` for unpaired data such as ``data=mnist5k_to_edges``), or
-``evaluator.field=<field>``. Arguments are Hydra overrides of the training config.
+``evaluator.field=<field>``. Arguments are Hydra overrides of the training config; it trains on one
+device of ``hardware.accelerator`` (e.g. ``hardware.accelerator=gpu``) with a progress bar in steps
+(``trainer.progress_bar=false`` hides it).
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 
 from ganforge.errors import ConfigError, GanforgeError
 
@@ -35,27 +38,12 @@ def main(argv: list[str] | None = None) -> None:
         except (HydraException, OmegaConfBaseException) as exc:
             raise ConfigError(composition_message(exc)) from exc
         # Imported once the config composes: a bad override fails without loading torch and Lightning.
-        from ganforge.build import build_datamodule, resolved_container
-        from ganforge.metrics.train_classifier import train_classifier
+        from ganforge.metrics.train_classifier import train_evaluator
+        from ganforge.tracking.console import quiet_lightning_console
 
-        ev = cfg.evaluator
-        record = train_classifier(
-            build_datamodule(cfg),
-            epochs=ev.epochs,
-            min_steps=ev.min_steps,
-            batch_size=ev.batch_size,
-            lr=ev.lr,
-            weight_decay=ev.weight_decay,
-            augment_shift=ev.augment_shift,
-            feature_dim=ev.feature_dim,
-            seed=ev.seed,
-            path=ev.path,
-            field=ev.get("field"),
-            config={
-                "evaluator": resolved_container(cfg)["evaluator"],
-                "data": resolved_container(cfg)["data"],
-            },
-        )
+        quiet_lightning_console()  # no "GPU available" lines or Lightning's advertisement; the bar shows
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # Lightning's, as in ganforge-train
+        record = train_evaluator(cfg)
     except GanforgeError as exc:
         print(f"ganforge-train-evaluator: error: {exc}", file=sys.stderr)
         sys.exit(2)

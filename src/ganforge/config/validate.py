@@ -19,6 +19,13 @@ PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed", "64", "64-true")
 ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
 
 
+def check_accelerator(accelerator: str) -> None:
+    if accelerator not in ACCELERATORS:
+        raise ConfigError(
+            f"hardware.accelerator={accelerator!r} is unknown; allowed values: {list(ACCELERATORS)}."
+        )
+
+
 def _positive(key: str, value: float, strict: bool = True) -> None:
     # NaN compares False with everything, so `nan <= 0` would let it through; inf is no usable setting.
     if value is None or not math.isfinite(value) or (value <= 0 if strict else value < 0):
@@ -69,10 +76,7 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(
             f"hardware.precision={hardware.precision!r} is unknown; allowed values: {list(PRECISIONS)}."
         )
-    if hardware.accelerator not in ACCELERATORS:
-        raise ConfigError(
-            f"hardware.accelerator={hardware.accelerator!r} is unknown; allowed values: {list(ACCELERATORS)}."
-        )
+    check_accelerator(hardware.accelerator)
     if isinstance(hardware.strategy, str) and hardware.strategy in UNSAFE_STRATEGY_STRINGS:
         raise ConfigError(
             f"hardware.strategy={hardware.strategy!r} wraps the model in DistributedDataParallel, which "

@@ -121,6 +121,29 @@ def build_classifier_net(shape: list[int], num_classes: int, feature_dim: int | 
     raise EvaluationError(f"No classifier architecture for samples of shape {shape}; use [C, H, W] or [D].")
 
 
+def prepare_samples(x: torch.Tensor, shape: list[int]) -> torch.Tensor:
+    """Storage-space samples -> the classifier's input: uint8 images to [-1, 1] at the trained size; points
+    as float. The same conversion when the classifier is trained (classifier_module) and when it scores."""
+    if len(shape) == 1:
+        if x.dim() != 2 or x.shape[1] != shape[0]:
+            raise EvaluationError(
+                f"The point classifier expects [N, {shape[0]}] samples; got {list(x.shape)}."
+            )
+        return x.float()
+    if x.dim() != 4 or x.shape[1] != shape[0]:
+        raise EvaluationError(
+            f"The image classifier was trained on {shape[0]}-channel images; got samples of shape "
+            f"{list(x.shape)}. Convert the samples to the dataset's channels or train an evaluator "
+            "for them."
+        )
+    if x.dtype != torch.uint8:
+        raise EvaluationError("Image samples must reach the extractor as uint8 (quantised) tensors.")
+    x = x.float().div_(127.5).sub_(1.0)
+    if list(x.shape[-2:]) != shape[1:]:
+        x = F.interpolate(x, size=shape[1:], mode="bilinear", align_corners=False, antialias=False)
+    return x
+
+
 # --------------------------------------------------------------------------- extractors
 class Extractor(nn.Module):
     """Maps storage-space samples to (features [N, d], logits [N, classes]); eval mode only."""
@@ -164,24 +187,7 @@ class ClassifierExtractor(Extractor):
         """Storage-space samples -> the network's input. Images of another size than the classifier was
         trained on (a 28x28 evaluator scoring a data.image_size=32 run) are resized to its input size,
         bilinear without antialiasing, real and generated samples alike; ``preprocessing()`` names it."""
-        if len(self.shape) == 1:
-            if x.dim() != 2 or x.shape[1] != self.shape[0]:
-                raise EvaluationError(
-                    f"The point classifier expects [N, {self.shape[0]}] samples; got {list(x.shape)}."
-                )
-            return x.float()
-        if x.dim() != 4 or x.shape[1] != self.shape[0]:
-            raise EvaluationError(
-                f"The image classifier was trained on {self.shape[0]}-channel images; got samples of shape "
-                f"{list(x.shape)}. Convert the samples to the dataset's channels or train an evaluator "
-                "for them."
-            )
-        if x.dtype != torch.uint8:
-            raise EvaluationError("Image samples must reach the extractor as uint8 (quantised) tensors.")
-        x = x.float().div_(127.5).sub_(1.0)
-        if list(x.shape[-2:]) != self.shape[1:]:
-            x = F.interpolate(x, size=self.shape[1:], mode="bilinear", align_corners=False, antialias=False)
-        return x
+        return prepare_samples(x, self.shape)
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,24 +3,35 @@
 It learns the data metrics compare generated samples with: the datamodule's reference field and its labels
 (``image`` / ``label`` for image datasets; domain ``b`` / ``b_labels`` for unpaired translation data, so the
 classifier FID of a CycleGAN's G(a) is measured in its target domain), or another field (``field=``).
+
+Training is a Lightning ``fit`` of :class:`~ganforge.metrics.classifier_module.ClassifierModule` (one
+device of ``hardware.accelerator``, seeded like a training run, the step progress bar) and the accuracies a
+``test`` of it. No mid-run checkpoints: a run takes a minute or two, and its one output is the saved record
+(weights plus the content hash the feature caches are keyed by), written atomically at the end.
+:func:`train_evaluator` is ``ganforge-train-evaluator``'s training from a composed config (the ``evaluator``
+group), for the CLI and the scripts alike.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
-import torch.nn.functional as F
+from omegaconf import DictConfig
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
+from ganforge.callbacks.progress import StepProgressBar
 from ganforge.data.base import FieldDataModule
 from ganforge.errors import EvaluationError
 from ganforge.io import atomic_path
+from ganforge.metrics.classifier_module import ACCURACY_NAMES, ClassifierModule
 from ganforge.metrics.extractors import (
     CLASSIFIER_FORMAT,
-    ClassifierExtractor,
     build_classifier_net,
     state_dict_hash,
     tensor_hash,
@@ -30,22 +41,29 @@ log = logging.getLogger(__name__)
 SMALL_SPLIT = 20_000  # below this many training images, random shifts are on by default
 
 
-def _accuracy(extractor: ClassifierExtractor, samples: torch.Tensor, labels: torch.Tensor) -> float:
-    extractor.eval()
-    correct = 0
-    for xs, ys in zip(samples.split(1000), labels.split(1000)):
-        correct += int((extractor(xs)[1].argmax(1) == ys).sum())
-    return correct / len(labels)
+TEST_BATCH = 1000
+TRAIN_ACCURACY_IMAGES = 10_000  # the train accuracy is measured on the first this many training samples
 
 
-def _shift(x: torch.Tensor, max_shift: float, g: torch.Generator) -> torch.Tensor:
-    """Random translations of up to ``max_shift`` pixels (bilinear), one per image."""
-    n, _, h, w = x.shape
-    theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-    theta[:, :, 2] = (torch.rand(n, 2, generator=g) * 2 - 1) * max_shift * 2 / torch.tensor([w, h])
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, align_corners=False, padding_mode="border")
+class EvaluatorProgressBar(StepProgressBar):
+    """The training steps; the accuracies' test pass (seconds, forward only) draws no bar of its own."""
+
+    description = "evaluator"
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        pass
+
+    def on_test_batch_start(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def on_test_batch_end(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def _batches(samples: torch.Tensor, labels: torch.Tensor, sampler: Any) -> DataLoader:
+    # Whole batches indexed out of in-memory tensors (batch_size=None: the sampler yields index lists), not
+    # one __getitem__ per sample and a collate; no workers, which would only copy the tensors to them.
+    return DataLoader(TensorDataset(samples, labels), sampler=sampler, batch_size=None)
 
 
 def train_classifier(
@@ -61,9 +79,12 @@ def train_classifier(
     path: str | Path | None = None,
     config: dict[str, Any] | None = None,
     field: str | None = None,
+    accelerator: str = "cpu",
+    deterministic: bool | None = None,
+    progress_bar: bool = False,
 ) -> dict[str, Any]:
     """Train for max(min_steps, epochs passes) batches, test on the test split, and (if ``path``) save
-    atomically; returns the saved record."""
+    atomically; returns the saved record. ``deterministic`` is Lightning's (None leaves torch's setting)."""
     if epochs < 0 or min_steps < 0 or batch_size < 1 or lr <= 0:
         raise EvaluationError(
             f"evaluator.epochs={epochs}, min_steps={min_steps} must be >= 0 and batch_size={batch_size}, "
@@ -82,49 +103,61 @@ def train_classifier(
             "no classifier can be trained on it; choose a labelled field (evaluator.field=...)."
         )
     shape = list(train_x.shape[1:])
-    torch.manual_seed(seed)
-    net = build_classifier_net(shape, int(datamodule.num_classes), feature_dim)
-    extractor = ClassifierExtractor(net, shape, weights_hash="", info={})
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    num_classes = int(datamodule.num_classes)
     if augment_shift is None:
         augment_shift = 2.0 if len(train_x) < SMALL_SPLIT else 0.0
     batch_size = min(batch_size, len(train_x))
-    per_epoch = len(train_x) // batch_size
-    steps = max(1, min_steps, epochs * per_epoch)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-    g = torch.Generator().manual_seed(seed)
+    steps = max(1, min_steps, epochs * (len(train_x) // batch_size))
+
+    L.seed_everything(seed, workers=True, verbose=False)  # the initial weights
+    net = build_classifier_net(shape, num_classes, feature_dim)
+    module = ClassifierModule(net, shape, num_classes, lr, weight_decay, steps, augment_shift, seed)
+    # One Lightning epoch is the whole run: `steps` batches drawn from successive shuffles of the train
+    # split, so the bar and the schedule count the run's steps, not passes over a small split.
+    order = RandomSampler(
+        train_x, num_samples=steps * batch_size, generator=torch.Generator().manual_seed(seed)
+    )
+    train_batches = _batches(train_x, train_y, BatchSampler(order, batch_size, drop_last=True))
+    test_batches = [
+        _batches(x, y, BatchSampler(SequentialSampler(x), TEST_BATCH, drop_last=False))
+        for x, y in ((test_x, test_y), (train_x[:TRAIN_ACCURACY_IMAGES], train_y[:TRAIN_ACCURACY_IMAGES]))
+    ]
+    trainer = L.Trainer(
+        # One device: the classifier trains in a minute or two; hardware.devices/strategy are for GANs.
+        accelerator=accelerator,
+        devices=1,
+        max_epochs=1,
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,  # see the module docstring
+        enable_model_summary=False,
+        enable_progress_bar=progress_bar,
+        callbacks=[EvaluatorProgressBar(steps)] if progress_bar else [],
+        deterministic=deterministic,
+        use_distributed_sampler=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
     start = time.perf_counter()
-    net.train()
-    for step in range(steps):
-        if step % per_epoch == 0:
-            order = torch.randperm(len(train_x), generator=g)
-        idx = order[(step % per_epoch) * batch_size : (step % per_epoch + 1) * batch_size]
-        x = extractor.prepare(train_x[idx])
-        if augment_shift > 0 and x.dim() == 4:
-            x = _shift(x, augment_shift, g)
-        _, logits = net(x)
-        loss = F.cross_entropy(logits, train_y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        if (step + 1) % 200 == 0:
-            log.info("evaluator step %d/%d: batch loss %.4f", step + 1, steps, loss.item())
-    net.eval()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")  # see _batches
+        trainer.fit(module, train_dataloaders=train_batches)
+        train_seconds = time.perf_counter() - start
+        trainer.test(module, dataloaders=test_batches, verbose=False)  # -> trainer.callback_metrics
+    net.cpu().eval()
     state = {k: v.detach().clone() for k, v in net.state_dict().items()}
     record = {
         "format": CLASSIFIER_FORMAT,
         "data": datamodule.name,
         "field": field,
         "shape": shape,
-        "num_classes": int(datamodule.num_classes),
+        "num_classes": num_classes,
         "feature_dim": int(net.num_features),
         "state_dict": state,
         "weights_hash": state_dict_hash(state),
         "train_data_hash": tensor_hash(train_x, train_y),
-        "test_accuracy": _accuracy(extractor, test_x, test_y),
-        "train_accuracy": _accuracy(extractor, train_x[:10000], train_y[:10000]),
-        "train_seconds": time.perf_counter() - start,
+        **{name: float(trainer.callback_metrics[name]) for name in ACCURACY_NAMES},
+        "train_seconds": train_seconds,
         "train_steps": steps,
         "augment_shift": augment_shift,
         "config": config or {},
@@ -133,3 +166,40 @@ def train_classifier(
         with atomic_path(path) as tmp:
             torch.save(record, tmp)
     return record
+
+
+def train_evaluator(
+    cfg: DictConfig,
+    datamodule: FieldDataModule | None = None,
+    path: str | Path | None = None,
+    progress_bar: bool | None = None,
+) -> dict[str, Any]:
+    """The evaluator of ``ganforge-train-evaluator``: ``cfg.evaluator``'s settings on ``cfg.data`` (or
+    ``datamodule``), on ``hardware.accelerator``, saved to ``path`` (default ``evaluator.path``) with the
+    resolved evaluator and data config; ``progress_bar`` defaults to ``trainer.progress_bar``."""
+    from ganforge.build import build_datamodule, resolved_container
+    from ganforge.config.validate import check_accelerator
+
+    hw = cfg.hardware
+    check_accelerator(hw.accelerator)
+    if hw.num_threads:
+        torch.set_num_threads(hw.num_threads)
+    resolved = resolved_container(cfg)
+    ev = cfg.evaluator
+    return train_classifier(
+        datamodule if datamodule is not None else build_datamodule(cfg),
+        epochs=ev.epochs,
+        min_steps=ev.min_steps,
+        batch_size=ev.batch_size,
+        lr=ev.lr,
+        weight_decay=ev.weight_decay,
+        augment_shift=ev.augment_shift,
+        feature_dim=ev.feature_dim,
+        seed=ev.seed,
+        path=ev.path if path is None else path,
+        field=ev.get("field"),
+        config={"evaluator": resolved["evaluator"], "data": resolved["data"]},
+        accelerator=hw.accelerator,
+        deterministic=cfg.trainer.deterministic,
+        progress_bar=cfg.trainer.progress_bar if progress_bar is None else progress_bar,
+    )
