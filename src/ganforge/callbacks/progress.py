@@ -87,9 +87,8 @@ class StepProgressBar(RichProgressBar):
         label = getattr(pl_module, "phase_label", lambda: None)()
         if label != self._shown_label:
             self._shown_label = label
-            self.progress.update(
-                self.train_progress_bar_id, description=f"{self.description} {label}" if label else self.description
-            )
+            description = f"{self.description} {label}" if label else self.description
+            self.progress.update(self.train_progress_bar_id, description=description)
         self._update(self.train_progress_bar_id, step)
         now = time.monotonic()
         if now - self._metrics_at >= METRICS_EVERY_S or step >= self.max_steps:
