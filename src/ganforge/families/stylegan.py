@@ -24,7 +24,6 @@ are a function of the seed, as StyleGAN2-ADA's generate.py; "random" draws fresh
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,9 +39,6 @@ from ganforge.families.phases import Phase, PhaseState
 from ganforge.families.sampling_options import SamplingOption
 from ganforge.losses.penalties import LazyRegularizer
 from ganforge.networks.stylegan import NOISE_MODES, mix_styles
-
-#: the optional module of the style-mixing figure (branch stylegan-data)
-STYLE_FIGURES = "ganforge.data.style_figures"
 
 
 def resolution_keys(batch_sizes: Mapping[Any, Any] | None) -> dict[int, int]:
@@ -203,10 +199,7 @@ class StyleGAN(GAN):
 
     def extra_figures(self, path_prefix: Path, datamodule: Any) -> dict[str, Path]:
         """The style-mixing figure (coarse / middle / fine styles of column seeds into row seeds) and the
-        truncation strip of the sampling generator, when their module (ganforge.data.style_figures) is
-        installed: ``<prefix>_mixing.png``, ``<prefix>_truncation.png``."""
-        if importlib.util.find_spec(STYLE_FIGURES) is None:
-            return {}
+        truncation strip of the sampling generator: ``<prefix>_mixing.png``, ``<prefix>_truncation.png``."""
         from ganforge.data.style_figures import write_style_figures
 
         self.apply_growth()
