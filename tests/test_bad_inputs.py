@@ -41,7 +41,7 @@ def _c(id: str, script: str, argv: str | tuple[str, ...], expect: str, **kw) -> 
 
 T, S, E = "ganforge-train", "ganforge-sample", "ganforge-eval"
 F, C, V = "ganforge-fetch", "ganforge-compare", "ganforge-train-evaluator"
-TR, UP = "ganforge-translate", "ganforge-upscale"
+TR, UP, MX = "ganforge-translate", "ganforge-upscale", "ganforge-mix"
 # Sample files are scored against digits (small, quick to load) with the session's evaluator and cache.
 SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluator} eval.cache_dir={cache}"
 
@@ -49,9 +49,10 @@ SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluato
 CASES = [
     # ---------------------------------------------------------------- config: unknown group options
     _c("train-unknown-model", T, "model=nosuch", r"model=nosuch: .*no option 'nosuch'.*Available options: "
-       r"cdcgan, cgan, cyclegan, dcgan, srgan, srresnet, vanilla, wgan, wgan_gp\.", subprocess=True),
-    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, cifar10, "
-       r"cyclegan_folder, digits"),
+       r"cdcgan, cgan, cyclegan, dcgan, srgan, srresnet, stylegan, vanilla, wgan, wgan_gp\.",
+       subprocess=True),
+    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, celeba, "
+       r"cifar10, cyclegan_folder, digits"),
     _c("train-unknown-loss", T, "loss=nosuch", r"loss=nosuch.*Available options: hinge, least_squares"),
     _c("train-unknown-hardware", T, "hardware=tpu", r"hardware=tpu.*Available options: cpu, ddp"),
     _c("train-unknown-logger", T, "logger=nosuch", r"logger=nosuch.*Available options: csv, none"),
@@ -260,6 +261,14 @@ CASES = [
        r"not a ganforge checkpoint"),
     _c("upscale-noise-model", UP, "ckpt={ckpt} input={five_images} out={tmp}/out",
        r"checkpoint of model=vanilla, not of a super-resolution"),
+    # ---------------------------------------------------------------- ganforge-mix (StyleGAN)
+    _c("mix-no-args", MX, (), r"Missing ckpt=", subprocess=True),
+    _c("mix-positional", MX, "x.ckpt", r"Arguments must be key=value; got \['x\.ckpt'\]"),
+    _c("mix-unknown-arg", MX, "ckpt=x.ckpt rows=1 cols=2 scale=4", r"Unknown argument\(s\) \['scale'\]"),
+    _c("mix-ckpt-missing", MX, "ckpt={tmp}/nope.ckpt rows=1 cols=2", r"nope\.ckpt does not exist"),
+    _c("mix-ckpt-random-bytes", MX, "ckpt={random_ckpt} rows=1 cols=2", NOT_A_CHECKPOINT),
+    _c("mix-noise-model", MX, "ckpt={ckpt} rows=1 cols=2 out={tmp}/mix.png",
+       r"model=vanilla checkpoint; ganforge-mix mixes the styles"),
 ]
 # fmt: on
 

@@ -20,6 +20,7 @@ def options(group: str) -> list[str]:
 
 IMAGE_DATA = ["mnist5k", "digits", "fashion_mnist", "mnist", "cifar10", "folder", "stacked_mnist5k"]
 POINT_DATA = ["ring", "grid"]
+FACE_DATA = ["celeba", "lfw_subset", "ffhq"]  # no classes; ffhq is the folder loader with its own path
 KNOWN_ANSWER_DATA = [
     f"{base}_to_{t}" for base in ("mnist5k", "fashion_mnist") for t in ("edges", "inverted_dilated")
 ]
@@ -35,7 +36,7 @@ FEW_COMBINATIONS_MODELS = ["stylegan"]
 
 def test_groups_have_the_documented_options():
     assert set(options("model")) == set(NOISE_MODELS + IMAGE_TO_IMAGE_MODELS + FEW_COMBINATIONS_MODELS)
-    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA + UNPAIRED_DATA + SR_DATA)
+    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA + FACE_DATA + UNPAIRED_DATA + SR_DATA)
     assert set(options("loss")) >= {"minimax", "non_saturating", "least_squares", "hinge", "wasserstein"}
     assert set(options("hardware")) >= {"cpu", "gpu"}
 
@@ -44,7 +45,7 @@ IMAGE_MODELS = {"dcgan", "cdcgan", "wgan", "wgan_gp"}  # convolutional networks
 CONDITIONAL_MODELS = {"cgan", "cdcgan"}
 # no data.num_classes in their config
 UNLABELLED_DATA = {
-    "ring", "grid", "folder", "unpaired", "cyclegan_folder", *AUTHORS_SETS,
+    "ring", "grid", "folder", *FACE_DATA, "unpaired", "cyclegan_folder", *AUTHORS_SETS,
     "paired_sr_photos", "paired_sr", "paired_sr_div2k",
 }  # fmt: skip
 LIPSCHITZ_MODELS = {"wgan", "wgan_gp"}  # constrain the critic themselves
@@ -77,6 +78,7 @@ def expected_error(model: str, data: str, loss: str) -> str | None:
 
 # The authors' archives share one loader and config shape: one stands for them outside model=cyclegan.
 SAME_AS_HORSE2ZEBRA = set(AUTHORS_SETS) - {"horse2zebra"}
+SAME_AS_FOLDER = {"ffhq"}  # the folder loader with FFHQ's path and sizes
 
 
 def combinations() -> list[tuple[str, str, str]]:
@@ -87,7 +89,7 @@ def combinations() -> list[tuple[str, str, str]]:
     losses = options("loss")
     models = [m for m in options("model") if m not in FEW_COMBINATIONS_MODELS]
     by_loss = itertools.product(models, ["mnist5k", "ring"], losses)
-    data = [d for d in options("data") if d not in SAME_AS_HORSE2ZEBRA]
+    data = [d for d in options("data") if d not in SAME_AS_HORSE2ZEBRA | SAME_AS_FOLDER]
     crossed = itertools.product(models, data, ["least_squares"])
     native = [(m, NATIVE_DATA[m][0], loss) for m in IMAGE_TO_IMAGE_MODELS for loss in losses]
     # StyleGAN: every loss on 32 px images, and data it cannot use (28 px, points)
