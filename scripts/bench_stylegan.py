@@ -61,28 +61,14 @@ def evaluator_path() -> Path:
 
 def ensure_evaluator(threads: int) -> dict:
     """``ganforge-train-evaluator data=fashion_mnist`` at 28x28 (trained once, then reused)."""
-    from ganforge.build import build_datamodule
     from ganforge.config.loading import compose_config
-    from ganforge.metrics.train_classifier import train_classifier
+    from ganforge.metrics.train_classifier import train_evaluator
 
     path = evaluator_path()
     if path.is_file():
         return torch.load(path, weights_only=True)
-    torch.set_num_threads(threads)
-    cfg = compose_config(["data=fashion_mnist"])
-    ev = cfg.evaluator
-    return train_classifier(
-        build_datamodule(cfg),
-        epochs=ev.epochs,
-        min_steps=ev.min_steps,
-        batch_size=ev.batch_size,
-        lr=ev.lr,
-        weight_decay=ev.weight_decay,
-        augment_shift=ev.augment_shift,
-        feature_dim=ev.feature_dim,
-        seed=ev.seed,
-        path=path,
-    )
+    cfg = compose_config(["data=fashion_mnist", f"hardware.num_threads={threads}"])
+    return train_evaluator(cfg, path=path, progress_bar=False)
 
 
 def overrides_for(variant: str, seed: int, args: argparse.Namespace) -> list[str]:
