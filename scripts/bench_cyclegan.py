@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from bench_results import append_result, load_results, mean_se, require_rows, results_file
+from bench_results import append_result, load_results, matching, mean_se, require_rows, results_file
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -251,9 +251,11 @@ def main() -> None:
                     results.append(row)
                     append_result(args.results, row)
             for seed in args.seeds:
-                key = (dataset, seed, args.steps, args.batch_size, args.ngf, args.n_blocks, args.ndf)
-                names = ("dataset", "seed", "steps", "batch_size", "ngf", "n_blocks", "ndf")
-                if any(tuple(r.get(k) for k in names) == key for r in results):
+                done = matching(
+                    results, dataset=dataset, seed=seed, steps=args.steps, batch_size=args.batch_size,
+                    ngf=args.ngf, n_blocks=args.n_blocks, ndf=args.ndf,
+                )  # fmt: skip
+                if done:
                     continue
                 result = train_cyclegan(dataset, seed, args)
                 results.append(result)

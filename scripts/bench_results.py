@@ -27,6 +27,11 @@ def require_rows(path: Path, rows: list[dict]) -> None:
         sys.exit(f"{path}: no results to tabulate (missing, empty, or none match the options given).")
 
 
+def matching(rows: list[dict], **fields) -> list[dict]:
+    """The rows whose ``fields`` all have the given values (a rerun skips a run already there)."""
+    return [r for r in rows if all(r.get(k) == v for k, v in fields.items())]
+
+
 def append_result(path: Path, result: dict) -> None:
     """One line per finished run, appended as soon as it exists (a rerun skips what is there)."""
     with path.open("a") as f:

@@ -35,7 +35,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import torch
-from bench_results import append_result, load_results, mean_se, require_rows, results_file
+from bench_results import append_result, load_results, matching, mean_se, require_rows, results_file
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -289,15 +289,13 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         info = ensure_evaluator(args.threads)
         print(f"fashion_mnist evaluator: test accuracy {info['test_accuracy']:.4f}", flush=True)
-        key = ("variant", "seed", "budget_seconds", "batch_size", "threads")
         for seed in args.seeds:
             for variant in args.variants:
-                if any(
-                    tuple(r.get(k) for k in key)
-                    == (variant, seed, args.budget, args.batch_size, args.threads)
-                    and r.get("phase_steps") in (None, args.phase_steps)
-                    for r in results
-                ):
+                same = matching(
+                    results, variant=variant, seed=seed, budget_seconds=args.budget,
+                    batch_size=args.batch_size, threads=args.threads,
+                )  # fmt: skip
+                if any(r.get("phase_steps") in (None, args.phase_steps) for r in same):
                     continue
                 result = run_one(variant, seed, args)
                 results.append(result)

@@ -126,13 +126,6 @@ def test_write_style_figures_writes_both_pictures(tmp_path):
     assert all(Image.open(p).size[0] > 0 for p in paths)  # an 8x8 generator: coarse and fine only
 
 
-def test_style_mixing_figure_is_the_per_sample_step_hook(tmp_path):
-    g = tiny_generator(16)
-    path = sf.style_mixing_figure(g, tmp_path / "step_0000004_mixing.png", datamodule=None, psi=0.7)
-    expected = sf.mixing_figure(g, [0, 1, 2, 3], [4, 5, 6, 7], ["coarse", "middle", "fine"], psi=0.7)
-    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), np.asarray(expected))
-
-
 # ----------------------------------------------------------------------------------- ganforge-mix
 TINY_STYLEGAN = [
     "model=stylegan", "data=mnist5k", "data.image_size=16", "data.batch_size=8", "model.latent_dim=8",

@@ -23,7 +23,6 @@ USAGE = (
     "[noise=const|random|none] [device=cpu|cuda]"
 )
 KEYS = {"ckpt", "rows", "cols", "levels", "out", "truncation", "noise", "device"}
-NOISE_MODES = ("const", "random", "none")
 MAX_SEEDS = 32  # per side: a larger figure is unreadable (and slow) anyway
 
 
@@ -61,6 +60,8 @@ def parse_args(argv: list[str]) -> dict:
     if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0.0 <= psi <= 1.0:
         raise GanforgeError(f"truncation={psi!r} must be a number in [0, 1] (1 = no truncation). {USAGE}")
     args["truncation"] = float(psi)
+    from ganforge.networks.stylegan import NOISE_MODES
+
     args["noise"] = str(args.get("noise", "const"))
     if args["noise"] not in NOISE_MODES:
         raise GanforgeError(f"noise={args['noise']!r} is unknown; use one of {list(NOISE_MODES)}. {USAGE}")
@@ -106,11 +107,11 @@ def mix_checkpoint(
 ) -> Path:
     """Write the style-mixing figure of a checkpoint; returns the PNG's path."""
     from ganforge.cli.checks import writable_dir
-    from ganforge.data.style_figures import mixing_figure, resolve_level, save_png
+    from ganforge.data.style_figures import available_levels, mixing_figure, resolve_level, save_png
 
     generator, step = load_style_generator(ckpt_path, device)
     if levels is None:
-        levels = [name for name, indices in generator.style_levels().items() if indices]
+        levels = available_levels(generator)
     for level in levels:
         resolve_level(generator, level)  # every level checked before anything is drawn or written
     name = f"step_{step:07d}_{'_'.join(levels)}.png"

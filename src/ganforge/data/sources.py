@@ -26,6 +26,23 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
+def list_images(directory: Path) -> list[Path]:
+    """Every image file (by suffix) under ``directory``, recursively, sorted."""
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def images_under(path: str | Path, key: str, hint: str) -> tuple[Path, list[Path]]:
+    """(the folder, its image files) for a user's ``key=path``; a DatasetError if it is not a directory
+    (``hint`` says where to point it) or holds no images."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise DatasetError(f"{key}={folder} is not a directory; {hint}.")
+    files = list_images(folder)
+    if not files:
+        raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}.")
+    return folder, files
+
+
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise DatasetError(f"Unknown split {split!r}; use one of {list(SPLITS)}.")
@@ -245,12 +262,7 @@ def image_folder(
 
     if not path:
         raise DatasetError("data=folder needs data.loader.path=/path/to/images (a directory of image files).")
-    folder = Path(path).expanduser()
-    if not folder.is_dir():
-        raise DatasetError(f"data.loader.path={folder} is not a directory; {hint}.")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}.")
+    folder, files = images_under(path, "data.loader.path", hint)
     classes = sorted({p.relative_to(folder).parts[0] for p in files if len(p.relative_to(folder).parts) > 1})
     class_index = {c: i for i, c in enumerate(classes)} if labels else {}
     images, targets = [], []

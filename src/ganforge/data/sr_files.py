@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ganforge.data.archives import Archive, ensure_archive
-from ganforge.data.sources import IMAGE_SUFFIXES, _check_split
+from ganforge.data.sources import IMAGE_SUFFIXES, _check_split, images_under
 from ganforge.errors import ConfigError, DatasetError
 
 DIV2K_TRAIN_HR = Archive(
@@ -80,14 +80,8 @@ def photo_folder(
             "data=paired_sr needs data.loader.source.path=/path/to/photos (a folder of images)."
         )
 
-    def files_under(folder_arg: str, key: str) -> list[Path]:
-        folder = Path(folder_arg).expanduser()
-        if not folder.is_dir():
-            raise DatasetError(f"{key}={folder} is not a directory; point it at a folder of images.")
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}.")
-        return files
+    def files_under(folder: str, key: str) -> list[Path]:
+        return images_under(folder, key, "point it at a folder of images")[1]
 
     if test_path:
         return ImageFiles(files_under(path if split == "train" else test_path, "data.loader.source.path"))

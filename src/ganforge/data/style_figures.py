@@ -71,6 +71,11 @@ def resolve_level(generator, level: str | int) -> list[int]:
     return list(range(lo, hi + 1))
 
 
+def available_levels(generator) -> list[str]:
+    """The named levels this generator has style inputs for (an 8 px generator has no "middle")."""
+    return [name for name, indices in generator.style_levels().items() if indices]
+
+
 def take_styles(ws_a: torch.Tensor, ws_b: torch.Tensor, indices: Sequence[int]) -> torch.Tensor:
     """ws_a with the style inputs ``indices`` replaced by ws_b's ("take this level from B")."""
     mixed = ws_a.clone()
@@ -271,30 +276,9 @@ def write_style_figures(
     """Both figures of a generator, for a training run's sample step: ``<prefix>_mixing.png`` (every level
     the generator has) and ``<prefix>_truncation.png`` (the row seeds); returns their paths."""
     prefix = Path(path_prefix)
-    levels = [name for name, indices in generator.style_levels().items() if indices]
-    mixing = mixing_figure(generator, row_seeds, col_seeds, levels)
+    mixing = mixing_figure(generator, row_seeds, col_seeds, available_levels(generator))
     strip = truncation_strip(generator, row_seeds, psis)
     return [
         save_png(mixing, prefix.with_name(f"{prefix.name}_mixing.png")),
         save_png(strip, prefix.with_name(f"{prefix.name}_truncation.png")),
     ]
-
-
-def style_mixing_figure(
-    generator,
-    path: str | Path,
-    datamodule=None,
-    seed: int = 0,
-    rows: Sequence[int] | None = None,
-    cols: Sequence[int] | None = None,
-    levels: Sequence[str | int] | None = None,
-    psi: float = 1.0,
-) -> Path:
-    """Write the mixing figure to ``path`` (the call StyleGAN's per-sample-step hook makes): row seeds
-    ``seed .. seed+3``, column seeds ``seed+4 .. seed+7`` unless given, every level the generator has.
-    ``datamodule`` is accepted for that hook and unused: the figure draws model-space images itself."""
-    rows = list(rows) if rows is not None else [seed + i for i in range(4)]
-    cols = list(cols) if cols is not None else [seed + 4 + i for i in range(4)]
-    if levels is None:
-        levels = [name for name, indices in generator.style_levels().items() if indices]
-    return save_png(mixing_figure(generator, rows, cols, levels, psi=psi), path)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganforge.data.sources import IMAGE_SUFFIXES, _check_split, _stack_ragged
+from ganforge.data.sources import IMAGE_SUFFIXES, _check_split, _stack_ragged, list_images
 from ganforge.errors import DatasetError
 from ganforge.io import atomic_write_text
 
@@ -55,10 +55,6 @@ CHUNK = 1 << 20
 def domain_dirs(folder: Path, split: str) -> dict[str, Path]:
     """{"a": <folder>/<split>A, "b": <folder>/<split>B}."""
     return {d.lower(): folder / f"{split}{d}" for d in DOMAINS}
-
-
-def list_images(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _domain_files(folder: Path, split: str) -> dict[str, list[Path]]:
