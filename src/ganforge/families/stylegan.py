@@ -139,7 +139,8 @@ class StyleGAN(GAN):
 
     # ----------------------------------------------------------------- objectives
     def generate_mixed(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """n fakes (target size) with style-mixing regularisation, and the first latents' w."""
+        """n fakes at the current resolution (no upsampling to the target and pooling back) with
+        style-mixing regularisation, and the first latents' w."""
         g = self.generator
         w = g.mapping(self.sample_noise(n))
         ws = g.broadcast(w)
@@ -147,7 +148,7 @@ class StyleGAN(GAN):
         if active > 1 and self.style_mixing_prob > 0 and torch.rand(()).item() < self.style_mixing_prob:
             crossover = int(torch.randint(1, active, ()).item())
             ws = mix_styles(ws, g.broadcast(g.mapping(self.sample_noise(n))), crossover)
-        return g.synthesis(ws), w
+        return g.synthesis(ws, at_target=False), w
 
     def discriminator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self.apply_growth()

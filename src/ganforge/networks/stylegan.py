@@ -242,7 +242,9 @@ class StyleGenerator(nn.Module):
         return {"coarse": coarse, "middle": middle, "fine": fine}
 
     # ----------------------------------------------------------------- synthesis
-    def synthesis(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def synthesis(self, ws: torch.Tensor, noise_mode: str = "random", at_target: bool = True) -> torch.Tensor:
+        """Images at the target size (the current resolution's, upsampled with nearest neighbours), or at
+        the current resolution with ``at_target=False`` (training, where D sees that size anyway)."""
         if noise_mode not in NOISE_MODES:
             raise ConfigError(f"noise_mode={noise_mode!r} is unknown; use one of {list(NOISE_MODES)}.")
         if ws.dim() != 3 or ws.shape[1] != self.num_ws:
@@ -260,7 +262,7 @@ class StyleGenerator(nn.Module):
         image = self.to_rgb[top](x)
         if skip is not None:
             image = torch.lerp(F.interpolate(skip, scale_factor=2, mode="nearest"), image, self.alpha)
-        if self.resolution < self.target_resolution:
+        if at_target and self.resolution < self.target_resolution:
             image = F.interpolate(image, size=self.target_resolution, mode="nearest")
         return image
 
