@@ -14,7 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 # bench_fid, bench_modes, bench_ddp and bench_throughput print their numbers as they measure them and
 # have no --table-only.
-TABLE_SCRIPTS = ["bench_families_fid", "bench_families_modes", "bench_cyclegan", "bench_srgan"]
+TABLE_SCRIPTS = [
+    "bench_families_fid",
+    "bench_families_modes",
+    "bench_cyclegan",
+    "bench_srgan",
+    "bench_stylegan",
+]
 
 
 def _table_rows(script: str, cwd: Path) -> list[str]:
