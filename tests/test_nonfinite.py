@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from helpers.nan_at_step import NaNAtStep
 from helpers.tensors import flat_params
+from PIL import Image
 
 from ganforge.callbacks.nonfinite import NonFiniteGuard
 from ganforge.checkpoints import load_checkpoint
@@ -298,6 +300,24 @@ def test_sample_and_eval_refuse_a_checkpoint_with_nan_weights(nan_checkpoint, tm
     assert not (tmp_path / "out").exists()
     err = exits_2(eval_cli.main, [f"ckpt={nan_checkpoint}", "metrics=[fid10_classifier]"], capsys)
     assert "holds non-finite (NaN/Inf) weights in discriminator, generator" in err
+
+
+def test_every_checkpoint_command_refuses_nan_weights_first(nan_checkpoint, tmp_path, capsys):
+    """translate, upscale and mix load through the same checks as sample (checkpoints.load_trained_module):
+    the non-finite weights are named before the family is even looked at."""
+    from ganforge.cli import mix, translate, upscale
+
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(image)
+    commands = {
+        translate.main: [f"ckpt={nan_checkpoint}", f"input={image}", f"out={tmp_path / 't'}"],
+        upscale.main: [f"ckpt={nan_checkpoint}", f"input={image}", f"out={tmp_path / 'u'}"],
+        mix.main: [f"ckpt={nan_checkpoint}", "rows=1", "cols=2", f"out={tmp_path / 'm.png'}"],
+    }
+    for main, argv in commands.items():
+        err = exits_2(main, argv, capsys)
+        assert "holds non-finite (NaN/Inf) weights in discriminator, generator" in err, (main, err)
+    assert not {"t", "u", "m.png"} & {p.name for p in tmp_path.iterdir()}
 
 
 def test_eval_refuses_samples_with_nan_or_inf(tmp_path, capsys):

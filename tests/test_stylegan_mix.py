@@ -154,8 +154,14 @@ def test_mix_checkpoint_draws_the_trained_generators_figure(stylegan_ckpt, tmp_p
     assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), np.asarray(expected)), (
         "the checkpoint's EMA generator, growth state included"
     )
-    out = mix_checkpoint(ckpt, [1], [2], levels=["coarse", "4-5"], out=tmp_path / "figs", truncation=0.5)
+    options = {"truncation": 0.5, "truncation_cutoff": 2}  # the family's sampling options, as in sample
+    out = mix_checkpoint(ckpt, [1], [2], levels=["coarse", "4-5"], out=tmp_path / "figs", options=options)
     assert out == tmp_path / "figs" / "step_0000005_coarse_4-5.png"
+    truncated = sf.mixing_figure(generator, [1], [2], ["coarse", "4-5"], psi=0.5, cutoff=2)
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), np.asarray(truncated))
+    assert not np.array_equal(
+        np.asarray(truncated), np.asarray(sf.mixing_figure(generator, [1], [2], ["coarse", "4-5"]))
+    )
     main([f"ckpt={ckpt}", "rows=[1,2]", "cols=3", f"out={tmp_path / 'one.png'}", "levels=fine"])
     assert Image.open(tmp_path / "one.png").size[0] > 2 * 64  # corner + one column
 
@@ -172,7 +178,11 @@ def test_mix_fails_clearly_and_writes_nothing(stylegan_ckpt, run, tmp_path, caps
         ("rows=[1,a]", "cols=2"): r"rows=.*seeds must be non-negative integers",
         ("rows=1", "cols=-2"): r"cols=-2: seeds must be non-negative integers",
         ("rows=1", "cols=2", "levels=texture"): r"Unknown style level 'texture'",
-        ("rows=1", "cols=2", "truncation=1.5"): r"truncation=1.5 must be a number in \[0, 1\]",
+        ("rows=1", "cols=2", "truncation=1.5"): r"truncation=1.5 is invalid for model=stylegan: it must be "
+        r"float in \[0, 1\]",
+        ("rows=1", "cols=2", "noise=loud"): r"noise_mode='loud' is invalid for model=stylegan: it must be "
+        "const|random|none",
+        ("rows=1", "cols=2", "truncation_cutoff=99"): r"truncation_cutoff=99 is invalid",
         ("rows=1",): r"Missing cols=",
         ("rows=1", "cols=2", "out=fig.jpg"): r"must be a .png file name or a folder",
     }

@@ -7,6 +7,8 @@ what ganforge's configs produce), so loading a crafted file executes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,44 @@ def load_checkpoint(path: str | Path | None, arg: str = "ckpt") -> dict[str, Any
 def checkpoint_config(ckpt: dict[str, Any]) -> DictConfig:
     """The run config stored in a checkpoint returned by :func:`load_checkpoint` (already checked safe)."""
     return OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
+
+
+@dataclass
+class TrainedCheckpoint:
+    """A checkpoint's module with its trained (EMA where kept) weights loaded, and what it came from."""
+
+    module: Any  # the family's LightningModule
+    cfg: DictConfig
+    ckpt: dict[str, Any]
+
+    @property
+    def gen_step(self) -> int:
+        return int(self.ckpt[CHECKPOINT_KEY]["gen_step"])
+
+
+def load_trained_module(
+    path: str | Path,
+    accept: Callable[[Any, DictConfig], None] | None = None,
+    device: str = "cpu",
+) -> TrainedCheckpoint:
+    """Read ``path`` safely, refuse non-finite weights, build the run's module and load its weights.
+
+    ``accept(module, cfg)`` runs before the weights are loaded, so a command for one kind of family
+    (ganforge-mix, -translate, -upscale) can refuse another with its own message; it raises to refuse.
+    The one sequence every checkpoint command shares (ganforge-eval merges its overrides into the
+    config first and so builds its own).
+    """
+    from ganforge.build import build_module  # lazy: build imports every family
+    from ganforge.finite import check_finite_weights
+
+    ckpt = load_checkpoint(path)  # refuses a stored config naming any target ganforge never writes
+    check_finite_weights(ckpt["state_dict"], path)
+    cfg = checkpoint_config(ckpt)
+    module = build_module(cfg)
+    if accept is not None:
+        accept(module, cfg)
+    module.load_trained(ckpt)
+    return TrainedCheckpoint(module.to(device), cfg, ckpt)
 
 
 def _check_is_file(path: Path, arg: str) -> None:

@@ -1,5 +1,5 @@
 """``ganforge-mix ckpt=<path> rows=<seeds> cols=<seeds> [levels=coarse|middle|fine|i-j] [out=<file.png>]
-[truncation=<psi>] [noise=const|random|none] [device=cpu]``
+[truncation=<psi>] [truncation_cutoff=<n>] [noise_mode=const|random|none] [device=cpu]``
 
 Writes the style-mixing figure of a StyleGAN checkpoint (its EMA generator if the run kept one): per
 level, the pure images of the ``cols`` seeds along the top (source B), the pure images of the ``rows``
@@ -7,7 +7,9 @@ seeds down the left (source A), and A with that level's styles from B in between
 (ganforge.data.style_figures). Seeds: ``rows=[1,2,3]`` or ``rows=1,2,3``; ``levels`` one name or
 index range, or a list (``levels=[coarse,fine]``); by default every level the generator has. The PNG
 goes to ``out`` (a .png file or a folder; default ``<run>/mixing/step_<step>_<levels>.png``), written
-atomically.
+atomically. ``truncation`` / ``truncation_cutoff`` / ``noise_mode`` are StyleGAN's sampling options, checked
+by the family as ``ganforge-sample`` checks them (``noise=`` is kept as another name for ``noise_mode=``);
+unset, the run's own ``model.*`` values apply.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from ganforge.errors import GanforgeError
 USAGE = (
     "usage: ganforge-mix ckpt=<path/to/x.ckpt> rows=<seeds, e.g. [1,2,3]> cols=<seeds> "
     "[levels=coarse|middle|fine|<i>-<j> or a list] [out=<file.png>] [truncation=<psi in [0, 1]>] "
-    "[noise=const|random|none] [device=cpu|cuda]"
+    "[truncation_cutoff=<style inputs>] [noise_mode=const|random|none] [device=cpu|cuda]"
 )
-KEYS = {"ckpt", "rows", "cols", "levels", "out", "truncation", "noise", "device"}
+# The family's sampling options (StyleGAN.sampling_options), checked by the family after loading.
+SAMPLING_KEYS = {"truncation", "truncation_cutoff", "noise_mode"}
+KEYS = {"ckpt", "rows", "cols", "levels", "out", "device", "noise", *SAMPLING_KEYS}
 MAX_SEEDS = 32  # per side: a larger figure is unreadable (and slow) anyway
 
 
@@ -56,43 +60,32 @@ def parse_args(argv: list[str]) -> dict:
         if not levels:
             raise GanforgeError(f"levels= names no level. {USAGE}")
         args["levels"] = [str(level) for level in levels]
-    psi = args.get("truncation", 1.0)
-    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0.0 <= psi <= 1.0:
-        raise GanforgeError(f"truncation={psi!r} must be a number in [0, 1] (1 = no truncation). {USAGE}")
-    args["truncation"] = float(psi)
-    from ganforge.networks.stylegan import NOISE_MODES
-
-    args["noise"] = str(args.get("noise", "const"))
-    if args["noise"] not in NOISE_MODES:
-        raise GanforgeError(f"noise={args['noise']!r} is unknown; use one of {list(NOISE_MODES)}. {USAGE}")
+    if "noise" in args:  # the first name of noise_mode=
+        if "noise_mode" in args:
+            raise GanforgeError(f"noise= and noise_mode= are one option; pass only noise_mode=. {USAGE}")
+        args["noise_mode"] = args.pop("noise")
+    args["options"] = {k: args.pop(k) for k in sorted(SAMPLING_KEYS & set(args))}
     return args
 
 
-def load_style_generator(ckpt_path: str | Path, device: str = "cpu"):
-    """(the checkpoint's StyleGenerator for samples, its generator step), or a GanforgeError for
-    checkpoints of other families."""
-    from ganforge.build import build_module
-    from ganforge.checkpoints import checkpoint_config, load_checkpoint
+def load_style_generator(ckpt_path: str | Path, options: dict | None = None, device: str = "cpu"):
+    """(the checkpoint's StyleGAN module with its sampling ``options`` checked and applied, its generator
+    step), or a GanforgeError for checkpoints of other families and for bad options."""
+    from ganforge.checkpoints import load_trained_module
     from ganforge.cli.checks import resolve_device
-    from ganforge.families.base import CHECKPOINT_KEY
-    from ganforge.finite import check_finite_weights
     from ganforge.networks.stylegan import StyleGenerator
 
-    device = resolve_device(device)
-    ckpt = load_checkpoint(ckpt_path)  # refuses a stored config naming any target ganforge never writes
-    check_finite_weights(ckpt["state_dict"], ckpt_path)
-    cfg = checkpoint_config(ckpt)
-    module = build_module(cfg)
-    generator = module.sampling_network()
-    if not isinstance(generator, StyleGenerator):
-        raise GanforgeError(
-            f"{ckpt_path} is a model={cfg.model.name} checkpoint; ganforge-mix mixes the styles of a "
-            "StyleGAN generator (model=stylegan), which this one has not. Draw its samples with "
-            "ganforge-sample."
-        )
-    module.load_trained(ckpt)
-    module.to(device)
-    return module.sampling_network().eval(), int(ckpt[CHECKPOINT_KEY]["gen_step"])
+    def style_generator_only(module, cfg) -> None:
+        if not isinstance(module.sampling_network(), StyleGenerator):
+            raise GanforgeError(
+                f"{ckpt_path} is a model={cfg.model.name} checkpoint; ganforge-mix mixes the styles of a "
+                "StyleGAN generator (model=stylegan), which this one has not. Draw its samples with "
+                "ganforge-sample."
+            )
+        module.configure_sampling(options or {})  # the family's own checks and messages
+
+    trained = load_trained_module(ckpt_path, style_generator_only, resolve_device(device))
+    return trained.module, trained.gen_step
 
 
 def mix_checkpoint(
@@ -101,15 +94,16 @@ def mix_checkpoint(
     cols: list[int],
     levels: list[str] | None = None,
     out: str | Path | None = None,
-    truncation: float = 1.0,
-    noise: str = "const",
+    options: dict | None = None,
     device: str = "cpu",
 ) -> Path:
-    """Write the style-mixing figure of a checkpoint; returns the PNG's path."""
+    """Write the style-mixing figure of a checkpoint with the family's sampling ``options``
+    (truncation, truncation_cutoff, noise_mode); returns the PNG's path."""
     from ganforge.cli.checks import writable_dir
     from ganforge.data.style_figures import available_levels, mixing_figure, resolve_level, save_png
 
-    generator, step = load_style_generator(ckpt_path, device)
+    module, step = load_style_generator(ckpt_path, options, device)
+    generator = module.sampling_network().eval()
     if levels is None:
         levels = available_levels(generator)
     for level in levels:
@@ -124,7 +118,15 @@ def mix_checkpoint(
     else:
         path = Path(ckpt_path).resolve().parent.parent / "mixing" / name
     writable_dir(path.parent, "out")
-    figure = mixing_figure(generator, rows, cols, levels, psi=truncation, noise_mode=noise)
+    figure = mixing_figure(
+        generator,
+        rows,
+        cols,
+        levels,
+        psi=module.truncation,
+        noise_mode=module.sampling_noise,
+        cutoff=module.truncation_cutoff,
+    )
     return save_png(figure, path)
 
 
@@ -138,8 +140,7 @@ def main(argv: list[str] | None = None) -> None:
             args["cols"],
             args.get("levels"),
             args.get("out"),
-            args["truncation"],
-            args["noise"],
+            args["options"],
             args.get("device", "cpu"),
         )
     except GanforgeError as exc:

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from ganforge.errors import GanforgeError
 
@@ -57,28 +56,25 @@ def _translating_models() -> list[str]:
 
 def load_translator(ckpt_path: str | Path, direction: str, device: str = "cpu"):
     """The checkpoint's module, ready to translate ``direction`` (GanforgeError otherwise)."""
-    from ganforge.build import build_module
-    from ganforge.checkpoints import load_checkpoint
-    from ganforge.families.base import CHECKPOINT_KEY
+    from ganforge.checkpoints import load_trained_module
 
-    ckpt = load_checkpoint(ckpt_path)
-    cfg = OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
-    module = build_module(cfg)
-    directions = getattr(module, "translation_directions", None)
-    if not directions:
-        models = ", ".join(f"model={m}" for m in _translating_models()) or "none"
-        raise GanforgeError(
-            f"{ckpt_path} is a model={cfg.model.name} checkpoint, and that family has no translation "
-            f"directions (a2b, b2a). ganforge-translate needs an image-to-image translation family: "
-            f"{models}. Draw samples of this model with ganforge-sample instead."
-        )
-    if direction not in directions:
-        raise GanforgeError(
-            f"direction={direction!r} is unknown; model={cfg.model.name} translates "
-            f"{' or '.join(sorted(directions))}. {USAGE}"
-        )
-    module.load_trained(ckpt)
-    return module.to(device), ckpt
+    def translates_direction(module, cfg) -> None:
+        directions = getattr(module, "translation_directions", None)
+        if not directions:
+            models = ", ".join(f"model={m}" for m in _translating_models()) or "none"
+            raise GanforgeError(
+                f"{ckpt_path} is a model={cfg.model.name} checkpoint, and that family has no translation "
+                f"directions (a2b, b2a). ganforge-translate needs an image-to-image translation family: "
+                f"{models}. Draw samples of this model with ganforge-sample instead."
+            )
+        if direction not in directions:
+            raise GanforgeError(
+                f"direction={direction!r} is unknown; model={cfg.model.name} translates "
+                f"{' or '.join(sorted(directions))}. {USAGE}"
+            )
+
+    trained = load_trained_module(ckpt_path, translates_direction, device)
+    return trained.module, trained.ckpt
 
 
 def input_files(path: str | Path) -> list[Path]:

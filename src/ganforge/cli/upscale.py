@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
 from ganforge.errors import GanforgeError
 
@@ -85,22 +84,18 @@ def read_image(path: Path, channels: int) -> torch.Tensor:
 
 def load_upscaler(ckpt_path: str | Path, device: str = "cpu"):
     """The checkpoint's SR module (weights, phase), ready to upscale; refuses other families."""
-    from ganforge.build import build_module
-    from ganforge.checkpoints import load_checkpoint
-    from ganforge.families.base import CHECKPOINT_KEY
+    from ganforge.checkpoints import load_trained_module
     from ganforge.families.srgan import SR_FAMILY_TARGETS
 
-    ckpt = load_checkpoint(ckpt_path)
-    cfg = OmegaConf.create(ckpt[CHECKPOINT_KEY]["config"])
-    if str(cfg.model.get("_target_")) not in SR_FAMILY_TARGETS:
-        raise GanforgeError(
-            f"{ckpt_path} is a checkpoint of model={cfg.model.get('name')}, not of a super-resolution "
-            "family: ganforge-upscale needs a model=srresnet or model=srgan checkpoint (ganforge-sample "
-            "draws samples of other families)."
-        )
-    module = build_module(cfg)
-    module.load_trained(ckpt)
-    return module.to(device)
+    def super_resolution_only(module, cfg) -> None:
+        if str(cfg.model.get("_target_")) not in SR_FAMILY_TARGETS:
+            raise GanforgeError(
+                f"{ckpt_path} is a checkpoint of model={cfg.model.get('name')}, not of a super-resolution "
+                "family: ganforge-upscale needs a model=srresnet or model=srgan checkpoint (ganforge-sample "
+                "draws samples of other families)."
+            )
+
+    return load_trained_module(ckpt_path, super_resolution_only, device).module
 
 
 def upscale_files(

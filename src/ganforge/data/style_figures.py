@@ -104,13 +104,14 @@ def mixing_images(
     level: str | int,
     psi: float = 1.0,
     noise_mode: str = "const",
+    cutoff: int | None = None,
 ) -> dict[str, torch.Tensor]:
     """{"a": [R, C, H, W] pure row images, "b": [K, C, H, W] pure column images, "mix": [R, K, C, H, W]}
     in model space; mix[i, j] is A_i with ``level``'s styles taken from B_j."""
     _check_seeds(row_seeds, "rows")
     _check_seeds(col_seeds, "cols")
     indices = resolve_level(generator, level)
-    ws_a, ws_b = seed_ws(generator, row_seeds, psi), seed_ws(generator, col_seeds, psi)
+    ws_a, ws_b = seed_ws(generator, row_seeds, psi, cutoff), seed_ws(generator, col_seeds, psi, cutoff)
     rows, cols = len(ws_a), len(ws_b)
     mixed = take_styles(ws_a.repeat_interleave(cols, 0), ws_b.repeat(rows, 1, 1), indices)
     images = generator.synthesis(torch.cat([ws_a, ws_b, mixed]), noise_mode).cpu()
@@ -181,6 +182,7 @@ def mixing_figure(
     psi: float = 1.0,
     noise_mode: str = "const",
     min_tile: int = 64,
+    cutoff: int | None = None,
 ):
     """The style-mixing figure as a PIL image: one labelled block per level, stacked top to bottom.
 
@@ -193,7 +195,7 @@ def mixing_figure(
         raise ConfigError(f"levels= needs at least one level ({' | '.join(LEVELS)}).")
     blocks = []
     for level in levels:
-        images = mixing_images(generator, row_seeds, col_seeds, level, psi, noise_mode)
+        images = mixing_images(generator, row_seeds, col_seeds, level, psi, noise_mode, cutoff)
         size = images["a"].shape[-1]
         scale = _tile_scale(size, min_tile)
         corner = torch.ones_like(images["b"][:1])  # white once mapped to [0, 1]
