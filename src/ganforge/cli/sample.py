@@ -11,6 +11,7 @@ Further ``key=value`` arguments are the family's sampling options (``truncation=
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -55,30 +56,23 @@ def sample_checkpoint(
 ) -> tuple[Path, Path]:
     """Generate ``n`` samples from a checkpoint (all of class ``label`` if given, for conditional models;
     with the family's sampling ``options``); returns (png path, tensor path)."""
-    from ganforge.build import build_datamodule, build_module, picture_run_name
-    from ganforge.checkpoints import checkpoint_config, load_checkpoint
+    from ganforge.build import build_datamodule, picture_run_name
+    from ganforge.checkpoints import load_trained_module
     from ganforge.cli.checks import resolve_device, writable_dir
     from ganforge.data.base import take
     from ganforge.data.render import label_picture
-    from ganforge.families.base import CHECKPOINT_KEY
-    from ganforge.finite import check_finite_weights
     from ganforge.io import atomic_path
     from ganforge.metrics.evaluate import sample_in_chunks
 
     device = resolve_device(device)
-    ckpt = load_checkpoint(ckpt_path)  # refuses a stored config naming any target ganforge never writes
-    check_finite_weights(ckpt["state_dict"], ckpt_path)
+    trained = load_trained_module(ckpt_path, device=device)
+    module, cfg, step = trained.module, trained.cfg, trained.gen_step
     # Checked before sampling (the default lies next to the checkpoint's run, which exists by now).
     out_dir = writable_dir(out if out else Path(ckpt_path).resolve().parent.parent / "generated", "out")
-    cfg = checkpoint_config(ckpt)
-    module = build_module(cfg)
-    module.load_trained(ckpt)
     options = module.configure_sampling(options or {})
-    module.to(device)
     datamodule = build_datamodule(cfg)
     module.bind_data(datamodule)
-    step = ckpt[CHECKPOINT_KEY]["gen_step"]
-    stem = f"step_{step:07d}_n{n}_seed{seed}" + "".join(f"_{k}{v}" for k, v in sorted(options.items()))
+    stem = f"step_{step:07d}_n{n}_seed{seed}" + "".join(_name_part(k, v) for k, v in sorted(options.items()))
     # The family's fixed inputs: noise (and labels) for noise-driven families, test-split inputs for
     # image-to-image ones.
     inputs = module.sampling_inputs(n, seed, datamodule)
@@ -99,6 +93,13 @@ def sample_checkpoint(
     title = f"step {step}" + ("" if label is None else f", class {label}")
     label_picture(png_path, [title, picture_run_name(cfg, run_dir) if run_dir else str(cfg.run_name)])
     return png_path, tensor_path
+
+
+def _name_part(key: str, value) -> str:
+    """``_<key><value>`` for file names: a caption (text="a small red sandal") becomes a-small-red-sandal,
+    cut at 48 characters."""
+    text = re.sub(r"[^A-Za-z0-9.]+", "-", str(value)).strip("-")[:48]
+    return f"_{key}{text}"
 
 
 def _class_labels(grid_labels: torch.Tensor | None, label: int, cfg) -> torch.Tensor:
