@@ -348,6 +348,8 @@ class Config:
     data: Any = MISSING
     loss: Any = MISSING
     hardware: Any = MISSING
+    # The text encoder of text-to-image families (conf/text_encoder/); null for every other family.
+    text_encoder: Any = None
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     # Lightning loggers by name: {name: {_target_: ..., ...}}; empty for none.
@@ -379,3 +381,6 @@ def register_configs() -> None:
     cs.store(group="model", name="schema_model_srresnet", node=SRResNetModelConfig)
     cs.store(group="model", name="schema_model_srgan", node=SRGANModelConfig)
     cs.store(group="data", name="schema_paired_sr_data", node=PairedSRDataConfig)
+    from ganforge.config.schema_text import register_text_configs  # imports this module's dataclasses
+
+    register_text_configs(cs)

