@@ -39,6 +39,10 @@ def _c(id: str, script: str, argv: str | tuple[str, ...], expect: str, **kw) -> 
     return Case(id, script, tuple(argv.split()) if isinstance(argv, str) else argv, expect, **kw)
 
 
+# GAN-INT-CLS on a small captioned set (tiny networks), for the text-to-image rows.
+TEXT = ("model=gan_int_cls", "data=captioned_mnist5k", "data.canvas=32", "data.loader.limit=64",
+        "model.generator.net.base_width=4", "model.discriminator.net.base_width=4")  # fmt: skip
+
 T, S, E = "ganforge-train", "ganforge-sample", "ganforge-eval"
 F, C, V = "ganforge-fetch", "ganforge-compare", "ganforge-train-evaluator"
 TR, UP, MX = "ganforge-translate", "ganforge-upscale", "ganforge-mix"
@@ -49,10 +53,10 @@ SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluato
 CASES = [
     # ---------------------------------------------------------------- config: unknown group options
     _c("train-unknown-model", T, "model=nosuch", r"model=nosuch: .*no option 'nosuch'.*Available options: "
-       r"cdcgan, cgan, cyclegan, dcgan, srgan, srresnet, stylegan, vanilla, wgan, wgan_gp\.",
+       r"cdcgan, cgan, cyclegan, dcgan, gan_int_cls, srgan, srresnet, stylegan, vanilla, wgan, wgan_gp\.",
        subprocess=True),
-    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, celeba, "
-       r"cifar10, cyclegan_folder, digits"),
+    _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, "
+       r"captioned_fashion_mnist, captioned_mnist5k, celeba, cifar10, cyclegan_folder, digits"),
     _c("train-unknown-loss", T, "loss=nosuch", r"loss=nosuch.*Available options: hinge, least_squares"),
     _c("train-unknown-hardware", T, "hardware=tpu", r"hardware=tpu.*Available options: cpu, ddp"),
     _c("train-unknown-logger", T, "logger=nosuch", r"logger=nosuch.*Available options: csv, none"),
@@ -118,6 +122,28 @@ CASES = [
        r"augments images.*Use image data"),
     _c("train-diffaugment-policy", T, (*TINY, "model.stabilizers.diffaugment=[nosuch]"), r"nosuch"),
     _c("train-channels", T, (*TINY, "data=digits", "data.channels=2"), r"data\.channels=2 is not supported"),
+    # ---------------------------------------------------------------- text-to-image (GAN-INT-CLS)
+    _c("train-text-model-on-uncaptioned-data", T, (*TINY, "model=gan_int_cls", "data=mnist5k"),
+       r"model=gan_int_cls reads the batch field\(s\) \['caption'\], but data=mnist5k provides"),
+    _c("train-text-dim-mismatch", T, (*TINY, *TEXT, "model.generator.text_dim=100"),
+       r"model\.generator takes 100-d text embeddings, but the text encoder gives 384-d ones"),
+    _c("train-text-interpolation-beta", T, (*TINY, *TEXT, "model.interpolation_beta=1.5"),
+       r"model\.interpolation_beta=1\.5 must lie in \[0, 1\]"),
+    _c("train-text-encoder-unknown", T, (*TINY, *TEXT, "text_encoder=bert"), r"text_encoder=bert.*Available "
+       r"options: minilm, precomputed"),
+    _c("train-precomputed-without-path", T, (*TINY, *TEXT, "text_encoder=precomputed"),
+       r"needs text_encoder\.path=<file \.pt or \.npz> text_encoder\.dim=<dim>.*text_encoder=minilm"),
+    _c("train-precomputed-missing-file", T, (*TINY, *TEXT, "text_encoder=precomputed",
+       "text_encoder.path={tmp}/nope.pt", "text_encoder.dim=384"),
+       r"text_encoder\.path=.*nope\.pt' does not exist\. Give a \.pt or \.npz file with 'captions'"),
+    _c("train-precomputed-bad-file", T, (*TINY, *TEXT, "text_encoder=precomputed",
+       "text_encoder.path={a_file}", "text_encoder.dim=384"), r"a_file is not a readable embeddings file"),
+    _c("train-captioned-canvas", T, (*TINY, *TEXT, "data.canvas=8"), r"data\.loader\.canvas=8 must be an "
+       r"integer >= 16"),
+    _c("train-captioned-base", T, (*TINY, *TEXT, "data.loader.base=cifar10"), r"data\.loader\.base='cifar10' "
+       r"is unknown; captioned data is made from \['fashion_mnist', 'mnist5k'\]"),
+    _c("train-captioned-shape", T, (*TINY, *TEXT, "data.shape=[3,16,16]"), r"data\.shape=\[3, 16, 16\] "
+       r"disagrees with data\.channels=3 and data\.canvas=32"),
     _c("train-multirun-ddp", T, ("-m", *TINY, "hardware=ddp_cpu"), r"multirun sweep \(-m\) cannot launch "
        r"multi-process DDP jobs"),
     # ---------------------------------------------------------------- data

@@ -27,21 +27,25 @@ KNOWN_ANSWER_DATA = [
 AUTHORS_SETS = ["horse2zebra", "monet2photo", "summer2winter_yosemite", "apple2orange"]
 UNPAIRED_DATA = [*KNOWN_ANSWER_DATA, "unpaired", "cyclegan_folder", *AUTHORS_SETS]
 SR_DATA = ["paired_sr_fashion_mnist", "paired_sr_photos", "paired_sr", "paired_sr_div2k"]
+CAPTIONED_DATA = ["captioned_fashion_mnist", "captioned_mnist5k"]  # 3x64x64, labelled, with captions
 NOISE_MODELS = ["vanilla", "dcgan", "cgan", "cdcgan", "wgan", "wgan_gp"]  # generators fed with noise
 IMAGE_TO_IMAGE_MODELS = ["cyclegan", "srresnet", "srgan"]
 NATIVE_DATA = {"cyclegan": UNPAIRED_DATA, "srresnet": SR_DATA, "srgan": SR_DATA}
 # Families with their own test file get a few representative builds here, not the product.
-FEW_COMBINATIONS_MODELS = ["stylegan"]
+FEW_COMBINATIONS_MODELS = ["stylegan", "gan_int_cls"]
 
 
 def test_groups_have_the_documented_options():
     assert set(options("model")) == set(NOISE_MODELS + IMAGE_TO_IMAGE_MODELS + FEW_COMBINATIONS_MODELS)
-    assert set(options("data")) == set(IMAGE_DATA + POINT_DATA + FACE_DATA + UNPAIRED_DATA + SR_DATA)
+    assert set(options("data")) == set(
+        IMAGE_DATA + POINT_DATA + FACE_DATA + UNPAIRED_DATA + SR_DATA + CAPTIONED_DATA
+    )
+    assert set(options("text_encoder")) == {"minilm", "precomputed"}
     assert set(options("loss")) >= {"minimax", "non_saturating", "least_squares", "hinge", "wasserstein"}
     assert set(options("hardware")) >= {"cpu", "gpu"}
 
 
-IMAGE_MODELS = {"dcgan", "cdcgan", "wgan", "wgan_gp"}  # convolutional networks
+IMAGE_MODELS = {"dcgan", "cdcgan", "wgan", "wgan_gp", "gan_int_cls"}  # convolutional networks
 CONDITIONAL_MODELS = {"cgan", "cdcgan"}
 # no data.num_classes in their config
 UNLABELLED_DATA = {
@@ -95,6 +99,9 @@ def combinations() -> list[tuple[str, str, str]]:
     # StyleGAN: every loss on 32 px images, and data it cannot use (28 px, points)
     few = [("stylegan", "cifar10", loss) for loss in losses]
     few += [("stylegan", d, "least_squares") for d in ("mnist5k", "ring")]
+    # GAN-INT-CLS: every loss on captioned data; other data builds (bind_data refuses it: test_gan_int_cls)
+    few += [("gan_int_cls", "captioned_mnist5k", loss) for loss in losses]
+    few += [("gan_int_cls", d, "least_squares") for d in ("mnist5k", "ring", "paired_sr")]
     return sorted(set(by_loss) | set(crossed) | set(native) | set(few))
 
 

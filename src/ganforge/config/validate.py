@@ -46,7 +46,25 @@ def _check_optimizer(key: str, opt: DictConfig) -> None:
         _positive(f"{key}.grad_clip_norm", opt.grad_clip_norm)
 
 
+def _check_text_encoder(encoder: DictConfig | None) -> None:
+    """Mandatory keys of the chosen text encoder (text_encoder=precomputed: its file and width), named
+    before the networks that interpolate them fail with a bare "missing value"."""
+    if encoder is None:
+        return
+    missing = [key for key in encoder if OmegaConf.is_missing(encoder, key)]
+    if missing:
+        given = " ".join(
+            f"text_encoder.{key}=<{'file .pt or .npz' if key == 'path' else key}>" for key in missing
+        )
+        raise ConfigError(
+            f"The text encoder {encoder.get('_target_', '')} needs {given} (missing: "
+            f"{', '.join('text_encoder.' + k for k in missing)}); e.g. text_encoder=precomputed "
+            "text_encoder.path=embeddings.pt text_encoder.dim=1024, or text_encoder=minilm."
+        )
+
+
 def validate(cfg: DictConfig) -> None:
+    _check_text_encoder(cfg.get("text_encoder"))
     model, data, trainer, hardware = cfg.model, cfg.data, cfg.trainer, cfg.hardware
     if model.d_steps < 1:
         raise ConfigError(

@@ -66,9 +66,17 @@ class AdversarialTerms:
         fake: torch.Tensor,
         discriminate: Callable[[torch.Tensor], torch.Tensor],
         prefix: str = "",
+        negatives: Mapping[str, tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]] | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One discriminator's adversarial loss on (real, fake) with the stabilisers' augmentation and
-        regularisers, and its readouts (``<prefix>d/real``, ``<prefix>d/fake``, ``<prefix>penalty/*``)."""
+        regularisers, and its readouts (``<prefix>d/real``, ``<prefix>d/fake``, ``<prefix>penalty/*``).
+
+        ``negatives`` ({name: (samples, discriminate)}) are more inputs D must call fake, each judged by
+        its own ``discriminate`` (GAN-INT-CLS: real images with mismatching text). The fake and every
+        negative share the fake side's weight: the loss is the mean of the loss on (real, fake) and on
+        (real, each negative), i.e. real term + mean of the fake-side terms, as in Reed et al.'s
+        ``log D(x, h) + (log(1 - D(x, h')) + log(1 - D(G(z, h), h))) / 2``. Read out as ``<prefix>d/<name>``.
+        """
         real, fake = self.stabilizers.augment(real), self.stabilizers.augment(fake)
         real_out = discriminate(real)
         fake_out = discriminate(fake)
@@ -77,6 +85,11 @@ class AdversarialTerms:
             f"{prefix}d/real": self.loss.readout(real_out.detach()).mean(),
             f"{prefix}d/fake": self.loss.readout(fake_out.detach()).mean(),
         }
+        for name, (samples, judge) in (negatives or {}).items():
+            negative_out = judge(self.stabilizers.augment(samples))
+            loss = loss + self.loss.discriminator_loss(real_out, negative_out)
+            metrics[f"{prefix}d/{name}"] = self.loss.readout(negative_out.detach()).mean()
+        loss = loss / (1 + len(negatives or {}))
         for regularizer in self.regularizers:
             penalty = regularizer(discriminate, real, fake)
             metrics[f"{prefix}penalty/{regularizer.name}"] = penalty.detach()
