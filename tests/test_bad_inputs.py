@@ -43,6 +43,10 @@ def _c(id: str, script: str, argv: str | tuple[str, ...], expect: str, **kw) -> 
 TEXT = ("model=gan_int_cls", "data=captioned_mnist5k", "data.canvas=32", "data.loader.limit=64",
         "model.generator.net.base_width=4", "model.discriminator.net.base_width=4")  # fmt: skip
 
+STACK = ("model=stackgan", "data=captioned_mnist5k", "data.canvas=32", "data.loader.limit=64",
+         "model.stage1_size=8", "model.generator.g1.base_width=4", "model.generator.g2.base_width=4",
+         "model.discriminator.d1.net.base_width=4")  # fmt: skip
+
 T, S, E = "ganforge-train", "ganforge-sample", "ganforge-eval"
 F, C, V = "ganforge-fetch", "ganforge-compare", "ganforge-train-evaluator"
 TR, UP, MX = "ganforge-translate", "ganforge-upscale", "ganforge-mix"
@@ -53,7 +57,8 @@ SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluato
 CASES = [
     # ---------------------------------------------------------------- config: unknown group options
     _c("train-unknown-model", T, "model=nosuch", r"model=nosuch: .*no option 'nosuch'.*Available options: "
-       r"cdcgan, cgan, cyclegan, dcgan, gan_int_cls, srgan, srresnet, stylegan, vanilla, wgan, wgan_gp\.",
+       r"cdcgan, cgan, cyclegan, dcgan, gan_int_cls, srgan, srresnet, stackgan, stylegan, vanilla, wgan, "
+       r"wgan_gp\.",
        subprocess=True),
     _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, "
        r"captioned_fashion_mnist, captioned_mnist5k, celeba, cifar10, cyclegan_folder, digits"),
@@ -138,6 +143,16 @@ CASES = [
        r"text_encoder\.path=.*nope\.pt' does not exist\. Give a \.pt or \.npz file with 'captions'"),
     _c("train-precomputed-bad-file", T, (*TINY, *TEXT, "text_encoder=precomputed",
        "text_encoder.path={a_file}", "text_encoder.dim=384"), r"a_file is not a readable embeddings file"),
+    _c("train-stackgan-stage2-without-stage1", T, (*TINY, *STACK, "model.stage1_steps=0"),
+       r"model\.stage1_steps=0: Stage-II needs a trained Stage-I.*model\.stage1_from=<stackgan checkpoint>"),
+    _c("train-stackgan-stage1-size", T, (*TINY, *STACK, "model.stage1_size=12"),
+       r"model\.stage1_size=12 must be 4 times a power of 2"),
+    _c("train-stackgan-stage2-size", T, (*TINY, *STACK, "model.stage1_size=32"),
+       r"Stage-II draws data\.canvas=32 px from Stage-I's model\.stage1_size=32 px: the canvas must be"),
+    _c("train-stackgan-kl-weight", T, (*TINY, *STACK, "model.kl_weight=-1"),
+       r"model\.kl_weight=-1\.0 must be >= 0"),
+    _c("train-stackgan-stage1-from-missing", T, (*TINY, *STACK, "model.stage1_steps=0",
+       "model.stage1_from={tmp}/nope.ckpt"), r"nope\.ckpt does not exist"),
     _c("train-captioned-canvas", T, (*TINY, *TEXT, "data.canvas=8"), r"data\.loader\.canvas=8 must be an "
        r"integer >= 16"),
     _c("train-captioned-base", T, (*TINY, *TEXT, "data.loader.base=cifar10"), r"data\.loader\.base='cifar10' "

@@ -107,6 +107,15 @@ def test_rows_are_identical_on_every_call_and_differ_by_seed():
     assert not torch.equal(a["caption"], c["caption"])
 
 
+def test_train_split_keeps_the_held_out_combinations_out_unless_asked():
+    def held_colour_rows(**kwargs) -> float:
+        rows = captioned.captioned_items("data", "train", base="mnist5k", canvas=32, limit=1200, **kwargs)
+        return float((rows["colour"] == rows["label"] % 6).float().mean())
+
+    assert held_colour_rows() == 0.0
+    assert 0.12 < held_colour_rows(hold_out=False) < 0.22, "the held-out colour drawn ~1 in 6 (evaluators)"
+
+
 @pytest.mark.skipif(
     not sources.DEBIAN_FASHION_MNIST.is_dir(), reason="Debian dataset-fashion-mnist not installed"
 )

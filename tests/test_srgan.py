@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from helpers.tensors import flat_params
+from helpers.tensors import changed, flat_params, state
 from PIL import Image
 
 from ganforge.data.render import labelled_size
@@ -29,16 +29,6 @@ SRRESNET = ["model=srresnet", *DATA, *TINY_G]
 SRGAN = ["model=srgan", *DATA, *TINY_G, *TINY_D, "model.content=mse", "model.pretrain_steps=2"]
 EVERY_STEP = ["trainer.sample_every_n_steps=2", "trainer.checkpoint_every_n_steps=1"]
 PYTHONPATH = os.environ.get("PYTHONPATH", "")
-
-
-def state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-def changed(before: dict, after: dict, prefix: str) -> bool:
-    keys = [k for k in before if k.startswith(prefix) and before[k].is_floating_point()]
-    assert keys, prefix
-    return any(not torch.equal(before[k], after[k]) for k in keys)
 
 
 def initial_state(compose, *overrides: str) -> dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""The schema of the text-to-image parts: captioned data, text encoders, GAN-INT-CLS.
+"""The schema of the text-to-image parts: captioned data, text encoders, GAN-INT-CLS, StackGAN.
 
 Kept beside ganforge.config.schema (registered by its ``register_configs``) so that file stays one
 screenful per family group.
@@ -66,8 +66,24 @@ class GANINTCLSModelConfig(ModelConfig):
     embedding_cache: str | None = "${eval.cache_dir}"
 
 
+@dataclass
+class StackGANModelConfig(ModelConfig):
+    _target_: str = "ganforge.families.stackgan.StackGAN"
+    text_encoder: Any = "${text_encoder}"
+    # Stage-I's image side (Stage-II's is data.canvas; 4x in the paper: 64 -> 256, offline 16 -> 64).
+    stage1_size: int = 16
+    # Generator steps of the stage1 phase (Stage-II frozen); then stage2 (Stage-I frozen) until the end.
+    stage1_steps: int = 2000
+    # Start from the Stage-I networks of another StackGAN checkpoint (with stage1_steps=0: Stage-II only).
+    stage1_from: str | None = None
+    # Weight of KL(N(mu, sigma) || N(0, I)) of the conditioning augmentation in G's loss (paper: 1).
+    kl_weight: float = 1.0
+    embedding_cache: str | None = "${eval.cache_dir}"
+
+
 def register_text_configs(cs: ConfigStore) -> None:
     cs.store(group="data", name="schema_captioned_data", node=CaptionedDataConfig)
     cs.store(group="text_encoder", name="schema_sentence_encoder", node=SentenceEncoderConfig)
     cs.store(group="text_encoder", name="schema_precomputed_encoder", node=PrecomputedEncoderConfig)
     cs.store(group="model", name="schema_model_gan_int_cls", node=GANINTCLSModelConfig)
+    cs.store(group="model", name="schema_model_stackgan", node=StackGANModelConfig)

@@ -218,9 +218,14 @@ def captioned_items(
     canvas: int = 64,
     limit: int | None = None,
     seed: int = 0,
+    hold_out: bool = True,
 ) -> dict[str, torch.Tensor]:
     """A split of captioned data: fields image (uint8 [N, 3, canvas, canvas]), label, caption (id into
-    :func:`all_captions`), and colour / size / position / held_out (what the caption claims)."""
+    :func:`all_captions`), and colour / size / position / held_out (what the caption claims).
+
+    ``hold_out=False`` draws every (class, colour) combination in the train split too: the data an
+    *evaluator* learns from (a class judge that never saw a red sandal would judge held-out rows worse
+    than seen ones); generative models train with the held-out combinations kept out (the default)."""
     _check_base(base)
     if not isinstance(canvas, int) or canvas < 16:
         raise ConfigError(f"data.loader.canvas={canvas!r} must be an integer >= 16 (pixels per side).")
@@ -240,6 +245,8 @@ def captioned_items(
     seen = rng.randint(0, len(attr.COLOUR_NAMES) - 1, size=n)
     seen = seen + (seen >= held)
     held_out = rng.rand(n) < 0.5 if split != "train" else np.zeros(n, dtype=bool)
+    if split == "train" and not hold_out:  # the held-out colour with its fair share, 1 in 6
+        held_out = np.random.RandomState(seed * 2 + 7).rand(n) < 1.0 / len(attr.COLOUR_NAMES)
     colours = np.where(held_out, held, seen)
     placements = rng.randint(0, len(PLACEMENTS), size=n)
     templates = rng.randint(0, len(TEMPLATES), size=n)

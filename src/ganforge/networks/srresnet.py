@@ -42,21 +42,25 @@ def check_scale(scale: int | None) -> int:
 
 
 class ResidualBlock(nn.Module):
-    """3x3 conv, BN, PReLU, 3x3 conv, BN, plus the identity (He et al. 2016, as in SRResNet)."""
+    """3x3 conv, BN, activation, 3x3 conv, BN, plus the identity (He et al. 2016): PReLU inside as in
+    SRResNet; StackGAN's Stage-II passes ``activation=ReLU`` and ``after_sum=ReLU`` (its authors' block)."""
 
-    def __init__(self, width: int):
+    def __init__(
+        self, width: int, activation: type[nn.Module] | None = None, after_sum: nn.Module | None = None
+    ):
         super().__init__()
         # Convolutions followed by BatchNorm carry no bias: BN's shift makes it redundant.
         self.body = nn.Sequential(
             nn.Conv2d(width, width, 3, 1, 1, bias=False),
             nn.BatchNorm2d(width),
-            nn.PReLU(width),
+            nn.PReLU(width) if activation is None else activation(),
             nn.Conv2d(width, width, 3, 1, 1, bias=False),
             nn.BatchNorm2d(width),
         )
+        self.after_sum = after_sum or nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        return self.after_sum(x + self.body(x))
 
 
 class SRResNet(nn.Module):

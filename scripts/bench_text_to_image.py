@@ -1,0 +1,287 @@
+"""Text-to-image on the offline captioned Fashion-MNIST: does the picture match the words?
+
+Each (variant, seed) trains ``model=gan_int_cls data=captioned_fashion_mnist data.canvas=<canvas>``
+in-process through ganforge's training entry point for ``--steps`` generator steps (equal steps, not
+equal time: the ablations differ in cost per step, and step counts do not depend on what else the machine
+runs; the seconds are recorded), MiniLM caption embeddings. Then, for the 10,000 test rows (each with its
+own caption; half of them with a (class, colour) combination held out of training), one image per caption
+from the sampling generator, fixed noise (seed 0):
+
+- caption agreement (ganforge.metrics.caption_match): colour, size and position measured in the image,
+  and the class given by the evaluator (``ganforge-train-evaluator data=captioned_fashion_mnist
+  data.loader.hold_out=false`` at the same canvas: trained on every (class, colour) combination; its test
+  accuracy is printed and recorded), for all / seen / held-out rows, and the same
+  images against shuffled captions (what ignoring the text would score);
+- quality: ``fid10k_classifier`` and ``pr10k_classifier`` against the 60,000 train images.
+
+Once: the real test images against their own captions (the ceiling of the measurement).
+
+Variants (Reed et al. 2016's ablation names): ``gan`` (text-conditioned G and D, plain discriminator),
+``gan_cls`` (matching-aware D), ``gan_int_cls`` (matching-aware D and interpolated embeddings).
+Results are appended to ``--results`` (default docs/bench_text_to_image.jsonl) as they come; a rerun skips
+finished runs; ``--table-only`` prints the tables.
+
+    python scripts/bench_text_to_image.py [--steps 1500] [--seeds 0 1] [--variants gan gan_cls gan_int_cls]
+        [--canvas 32] [--batch-size 64] [--threads 2] [--out outputs/bench_text_to_image] [--table-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import torch
+from bench_results import append_result, load_results, matching, mean_se, require_rows, results_file
+
+warnings.filterwarnings("ignore")
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+VARIANTS: dict[str, list[str]] = {
+    "gan": ["model.matching_aware=false", "model.interpolation=false"],
+    "gan_cls": ["model.interpolation=false"],
+    "gan_int_cls": [],
+}
+NAMES = {"gan": "GAN (text-conditioned)", "gan_cls": "GAN-CLS", "gan_int_cls": "GAN-INT-CLS"}
+UNBOUNDED = 10_000_000  # steps: never reached (no samples or checkpoints during the run)
+SAMPLES = 10_000
+
+
+def data_overrides(args: argparse.Namespace) -> list[str]:
+    return ["data=captioned_fashion_mnist", f"data.canvas={args.canvas}"]
+
+
+def evaluator_path(args: argparse.Namespace) -> Path:
+    return Path(f"outputs/evaluators/captioned_fashion_mnist_{args.canvas}_all/classifier.pt").resolve()
+
+
+def ensure_evaluator(args: argparse.Namespace) -> dict:
+    """``ganforge-train-evaluator data=captioned_fashion_mnist data.canvas=<canvas>`` (once, then reused)."""
+    from ganforge.config.loading import compose_config
+    from ganforge.metrics.train_classifier import train_evaluator
+
+    path = evaluator_path(args)
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    # Trained on every (class, colour) combination (data.loader.hold_out=false), so the judge is as fair
+    # to held-out rows as to seen ones; the generators train without them.
+    cfg = compose_config(
+        [*data_overrides(args), "data.loader.hold_out=false", f"hardware.num_threads={args.threads}"]
+    )
+    return train_evaluator(cfg, path=path, progress_bar=False)
+
+
+def compose(args: argparse.Namespace, overrides: list[str], tmp: str):
+    from ganforge.config.loading import compose_config
+
+    return compose_config(
+        [
+            *overrides,
+            f"paths.root_dir={tmp}",
+            f"eval.classifier_path={evaluator_path(args)}",
+            f"eval.cache_dir={(args.out / 'cache').resolve()}",
+        ]
+    )
+
+
+def overrides_for(variant: str, seed: int, args: argparse.Namespace) -> list[str]:
+    return [
+        "model=gan_int_cls",
+        *VARIANTS[variant],
+        *data_overrides(args),
+        f"data.batch_size={args.batch_size}",
+        f"trainer.seed={seed}",
+        f"trainer.max_steps={args.steps}",
+        f"trainer.sample_every_n_steps={UNBOUNDED}",
+        f"trainer.checkpoint_every_n_steps={UNBOUNDED}",
+        "logger=none",
+        "trainer.progress_bar=false",
+        f"hardware.num_threads={args.threads}",
+    ]
+
+
+def metric_suite(cfg):
+    from ganforge.build import build_datamodule
+    from ganforge.metrics.evaluate import EvalSettings, MetricSuite
+
+    datamodule = build_datamodule(cfg)
+    suite = MetricSuite(
+        ["fid10k_classifier", "pr10k_classifier"], datamodule, EvalSettings.from_config(cfg.eval)
+    )
+    suite.prepare()  # a missing evaluator fails here, before training
+    return suite, datamodule
+
+
+def agreement_of(images: torch.Tensor, test: dict, extractor) -> dict:
+    from ganforge.metrics import style
+    from ganforge.metrics.caption_match import caption_agreement, shuffled
+
+    def classify(x: torch.Tensor) -> torch.Tensor:
+        return style.classify(extractor, x)
+
+    matched = caption_agreement(images, test["caption"], test["held_out"], classify)
+    other_ids, other_held = shuffled(test["caption"], test["held_out"])
+    return {"matched": matched, "shuffled": caption_agreement(images, other_ids, other_held, classify)}
+
+
+def real_reference(args: argparse.Namespace) -> dict:
+    """Real test images against their own captions: the ceiling of the measurement."""
+    from ganforge.data.base import uint8_to_model_space
+
+    with tempfile.TemporaryDirectory() as tmp:
+        suite, datamodule = metric_suite(compose(args, ["model=gan_int_cls", *data_overrides(args)], tmp))
+        test = datamodule.split_fields("test")
+        images = uint8_to_model_space(test["image"])
+        return {
+            "variant": "real_test",
+            "canvas": args.canvas,
+            **agreement_of(images, test, suite.extractor("classifier")),
+        }
+
+
+def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
+    from ganforge.metrics.evaluate import sample_in_chunks
+    from ganforge.training import train
+
+    overrides = overrides_for(variant, seed, args)
+    run_dir = args.out / f"{variant}-canvas{args.canvas}-steps{args.steps}-seed{seed}"
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = compose(args, overrides, tmp)
+        suite, _ = metric_suite(cfg)
+        start = time.perf_counter()
+        summary = train(cfg, run_dir)
+        seconds = time.perf_counter() - start
+    module = summary["module"].eval()
+    summary["trainer"].save_checkpoint(run_dir / "checkpoints" / "last.ckpt")  # for ganforge-sample
+    datamodule = summary["trainer"].datamodule
+    test = datamodule.split_fields("test")
+    start = time.perf_counter()
+    z = torch.randn(len(test["caption"]), module.latent_dim, generator=torch.Generator().manual_seed(0))
+    ids = test["caption"].to(torch.int64)
+    inputs = {"z": z, "caption": ids, "embedding": module.caption_embeddings.cpu()[ids]}
+    with torch.inference_mode():
+        images = sample_in_chunks(module, inputs)
+        scores = suite.score(images[:SAMPLES])
+    return {
+        "variant": variant,
+        "seed": seed,
+        "canvas": args.canvas,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+        "gen_steps_done": summary["gen_step"],
+        "train_seconds": round(seconds, 1),
+        "overrides": overrides,
+        "text_encoder": module.text_encoder.identity(),
+        "fid": scores["fid10k_classifier"],
+        "precision": scores["pr10k_classifier_precision"],
+        "recall": scores["pr10k_classifier_recall"],
+        **agreement_of(images, test, suite.extractor("classifier")),
+        "eval_seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+# ------------------------------------------------------------------------------------------- tables
+def _cell(rows: list[dict], key: str, subset: str, name: str) -> str:
+    return mean_se([r[key][f"{subset}/{name}"] for r in rows], 100.0) + "%"
+
+
+def tables(results: list[dict]) -> str:
+    runs = [r for r in results if r["variant"] != "real_test"]
+    real = [r for r in results if r["variant"] == "real_test"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["variant"], r["canvas"], r["steps"]), []).append(r)
+    lines = [
+        "| model | seeds | canvas | generator steps | train s | FID ↓ | precision ↑ | recall ↑ |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (variant, canvas, steps), rows in groups.items():
+        cells = [
+            mean_se([r["train_seconds"] for r in rows], digits=0),
+            mean_se([r["fid"] for r in rows]),
+            mean_se([r["precision"] for r in rows], digits=3),
+            mean_se([r["recall"] for r in rows], digits=3),
+        ]
+        lines.append(
+            f"| {NAMES.get(variant, variant)} | {len(rows)} | {canvas} | {steps:,} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    names = ["colour", "size", "position", "class", "every"]
+    lines += [
+        "",
+        "| images | captions | rows | " + " | ".join(names) + " |",
+        "|---|---|---|" + "---|" * len(names),
+    ]
+    for r in real[-1:]:
+        for subset in ("seen", "held_out"):
+            lines.append(
+                f"| real test images | their own | {subset} | "
+                + " | ".join(_cell([r], "matched", subset, n) for n in names)
+                + " |"
+            )
+    for (variant, _, _), rows in groups.items():
+        for key, label in (("matched", "their own"), ("shuffled", "shuffled")):
+            for subset in ("seen", "held_out"):
+                lines.append(
+                    f"| {NAMES.get(variant, variant)} | {label} | {subset} | "
+                    + " | ".join(_cell(rows, key, subset, n) for n in names)
+                    + " |"
+                )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=1500, help="generator steps per run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--canvas", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per run")
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench_text_to_image"), help="run folders")
+    parser.add_argument("--results", type=Path, default=results_file("bench_text_to_image.jsonl"))
+    parser.add_argument("--table-only", action="store_true", help="print the tables of existing results")
+    args = parser.parse_args()
+
+    results = load_results(args.results)
+    if not args.table_only:
+        args.out.mkdir(parents=True, exist_ok=True)
+        torch.set_num_threads(args.threads)
+        info = ensure_evaluator(args)
+        print(f"captioned_fashion_mnist evaluator: test accuracy {info['test_accuracy']:.4f}", flush=True)
+        if not matching(results, variant="real_test", canvas=args.canvas):
+            reference = {**real_reference(args), "evaluator_test_accuracy": info["test_accuracy"]}
+            results.append(reference)
+            append_result(args.results, reference)
+        for seed in args.seeds:
+            for variant in args.variants:
+                same = matching(
+                    results, variant=variant, seed=seed, canvas=args.canvas, steps=args.steps,
+                    batch_size=args.batch_size, threads=args.threads,
+                )  # fmt: skip
+                if same:
+                    continue
+                result = run_one(variant, seed, args)
+                results.append(result)
+                append_result(args.results, result)
+                m = result["matched"]
+                print(
+                    f"{variant:12s} seed {seed}: FID {result['fid']:.2f}, matched every attribute "
+                    f"{m['all/every']:.3f} (shuffled {result['shuffled']['all/every']:.3f}) "
+                    f"({result['gen_steps_done']} steps in {result['train_seconds']} s)",
+                    flush=True,
+                )
+    else:
+        require_rows(args.results, results)
+    print(tables(results))
+
+
+if __name__ == "__main__":
+    main()
