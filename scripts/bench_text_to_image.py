@@ -21,13 +21,15 @@ Variants (Reed et al. 2016's ablation names): ``gan`` (text-conditioned G and D,
 Results are appended to ``--results`` (default docs/bench_text_to_image.jsonl) as they come; a rerun skips
 finished runs; ``--table-only`` prints the tables.
 
-    python scripts/bench_text_to_image.py [--steps 1500] [--seeds 0 1] [--variants gan gan_cls gan_int_cls]
-        [--canvas 32] [--batch-size 64] [--threads 2] [--out outputs/bench_text_to_image] [--table-only]
+    python scripts/bench_text_to_image.py [--steps 4000] [--width 32] [--seeds 0 1]
+        [--variants gan gan_cls gan_int_cls] [--canvas 32] [--batch-size 64] [--threads 2]
+        [--matcher-steps 4000] [--out outputs/bench_text_to_image] [--rescore] [--table-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import tempfile
 import time
@@ -74,6 +76,28 @@ def ensure_evaluator(args: argparse.Namespace) -> dict:
     return train_evaluator(cfg, path=path, progress_bar=False)
 
 
+def matcher_path(args: argparse.Namespace) -> Path:
+    return Path(f"outputs/evaluators/captioned_fashion_mnist_{args.canvas}/text_image_matcher.pt").resolve()
+
+
+def ensure_matcher(args: argparse.Namespace):
+    """``ganforge-train-text-encoder data=captioned_fashion_mnist text_training.role=matcher`` (once): the
+    image-text matcher behind R-precision, trained on the real pairs (seed 1000; no generator uses it)."""
+    from ganforge.cli.train_text_encoder import train_text_encoder
+    from ganforge.config.loading import compose_config
+    from ganforge.text.joint_embedding import load_joint_embedding
+
+    path = matcher_path(args)
+    if not path.is_file():
+        overrides = [f"text_training.steps={args.matcher_steps}", f"eval.matcher_path={path}"]
+        cfg = compose_config(
+            [*data_overrides(args), "text_training.role=matcher", *overrides,
+             f"hardware.num_threads={args.threads}", "trainer.progress_bar=false"]
+        )  # fmt: skip
+        train_text_encoder(cfg)
+    return load_joint_embedding(path, "eval.matcher_path")
+
+
 def compose(args: argparse.Namespace, overrides: list[str], tmp: str):
     from ganforge.config.loading import compose_config
 
@@ -93,6 +117,8 @@ def overrides_for(variant: str, seed: int, args: argparse.Namespace) -> list[str
         *VARIANTS[variant],
         *data_overrides(args),
         f"data.batch_size={args.batch_size}",
+        f"model.generator.net.base_width={args.width}",
+        f"model.discriminator.net.base_width={args.width}",
         f"trainer.seed={seed}",
         f"trainer.max_steps={args.steps}",
         f"trainer.sample_every_n_steps={UNBOUNDED}",
@@ -142,12 +168,71 @@ def real_reference(args: argparse.Namespace) -> dict:
         }
 
 
-def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
+def rprecision_of(matcher, images: torch.Tensor, test: dict, datamodule) -> dict:
+    from ganforge.metrics.caption_match import shuffled
+    from ganforge.text.joint_embedding import r_precision
+
+    captions, meanings = datamodule.caption_table(), datamodule.caption_meanings()
+    ids = test["caption"].to(torch.int64)
+    other, _ = shuffled(ids, None)
+    return {
+        "rprecision100_matcher": r_precision(matcher, images, ids, captions, meanings),
+        "rprecision100_matcher_shuffled": r_precision(matcher, images, other, captions, meanings),
+    }
+
+
+def generated_test_images(module, test: dict) -> torch.Tensor:
+    """One image per test row for its own caption, noise seed 0 (the same images on every call)."""
     from ganforge.metrics.evaluate import sample_in_chunks
+
+    z = torch.randn(len(test["caption"]), module.latent_dim, generator=torch.Generator().manual_seed(0))
+    ids = test["caption"].to(torch.int64)
+    inputs = {"z": z, "caption": ids, "embedding": module.caption_embeddings.cpu()[ids]}
+    with torch.inference_mode():
+        return sample_in_chunks(module, inputs)
+
+
+def rescore(results: list[dict], args: argparse.Namespace) -> list[dict]:
+    """Add R-precision to the rows that lack it, from each run's saved checkpoint (its images regenerated
+    exactly: same noise, same captions)."""
+    from ganforge.build import build_datamodule
+    from ganforge.checkpoints import load_trained_module
+
+    matcher = ensure_matcher(args)
+    for r in results:
+        if "rprecision100_matcher" in r.get("matched", {}) or r["variant"] == "real_test":
+            continue
+        run_dir = (
+            args.out
+            / f"{r['variant']}-canvas{r['canvas']}-width{r['width']}-steps{r['steps']}-seed{r['seed']}"
+        )
+        trained = load_trained_module(run_dir / "checkpoints" / "last.ckpt")
+        datamodule = build_datamodule(trained.cfg)
+        trained.module.bind_data(datamodule)
+        test = datamodule.split_fields("test")
+        scores = rprecision_of(matcher, generated_test_images(trained.module.eval(), test), test, datamodule)
+        r["matched"]["rprecision100_matcher"] = scores["rprecision100_matcher"]
+        r["shuffled"]["rprecision100_matcher"] = scores["rprecision100_matcher_shuffled"]
+        print(
+            f"{r['variant']} seed {r['seed']}: R-precision {scores['rprecision100_matcher']:.3f}", flush=True
+        )
+    for r in results:
+        if r["variant"] == "real_test" and "rprecision100_matcher" not in r["matched"]:
+            with tempfile.TemporaryDirectory() as tmp:
+                _, datamodule = metric_suite(compose(args, ["model=gan_int_cls", *data_overrides(args)], tmp))
+                test = datamodule.split_fields("test")
+                scores = rprecision_of(matcher, test["image"], test, datamodule)
+            r["matched"]["rprecision100_matcher"] = scores["rprecision100_matcher"]
+            r["shuffled"]["rprecision100_matcher"] = scores["rprecision100_matcher_shuffled"]
+            r["matcher"] = {k: matcher.record[k] for k in ("test_rprecision", "train_steps", "dim")}
+    return results
+
+
+def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
     from ganforge.training import train
 
     overrides = overrides_for(variant, seed, args)
-    run_dir = args.out / f"{variant}-canvas{args.canvas}-steps{args.steps}-seed{seed}"
+    run_dir = args.out / f"{variant}-canvas{args.canvas}-width{args.width}-steps{args.steps}-seed{seed}"
     with tempfile.TemporaryDirectory() as tmp:
         cfg = compose(args, overrides, tmp)
         suite, _ = metric_suite(cfg)
@@ -159,17 +244,15 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
     datamodule = summary["trainer"].datamodule
     test = datamodule.split_fields("test")
     start = time.perf_counter()
-    z = torch.randn(len(test["caption"]), module.latent_dim, generator=torch.Generator().manual_seed(0))
-    ids = test["caption"].to(torch.int64)
-    inputs = {"z": z, "caption": ids, "embedding": module.caption_embeddings.cpu()[ids]}
+    images = generated_test_images(module, test)
     with torch.inference_mode():
-        images = sample_in_chunks(module, inputs)
         scores = suite.score(images[:SAMPLES])
     return {
         "variant": variant,
         "seed": seed,
         "canvas": args.canvas,
         "steps": args.steps,
+        "width": args.width,
         "batch_size": args.batch_size,
         "threads": args.threads,
         "gen_steps_done": summary["gen_step"],
@@ -186,6 +269,8 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
 
 # ------------------------------------------------------------------------------------------- tables
 def _cell(rows: list[dict], key: str, subset: str, name: str) -> str:
+    if name.startswith("rprecision"):  # over all rows, not per subset
+        return mean_se([r[key][name] for r in rows], 100.0) + "%" if subset == "seen" else "(all rows)"
     return mean_se([r[key][f"{subset}/{name}"] for r in rows], 100.0) + "%"
 
 
@@ -194,12 +279,12 @@ def tables(results: list[dict]) -> str:
     real = [r for r in results if r["variant"] == "real_test"]
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        groups.setdefault((r["variant"], r["canvas"], r["steps"]), []).append(r)
+        groups.setdefault((r["variant"], r["canvas"], r["width"], r["steps"]), []).append(r)
     lines = [
-        "| model | seeds | canvas | generator steps | train s | FID ↓ | precision ↑ | recall ↑ |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | seeds | canvas | width | generator steps | train s | FID ↓ | precision ↑ | recall ↑ |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for (variant, canvas, steps), rows in groups.items():
+    for (variant, canvas, width, steps), rows in groups.items():
         cells = [
             mean_se([r["train_seconds"] for r in rows], digits=0),
             mean_se([r["fid"] for r in rows]),
@@ -207,11 +292,13 @@ def tables(results: list[dict]) -> str:
             mean_se([r["recall"] for r in rows], digits=3),
         ]
         lines.append(
-            f"| {NAMES.get(variant, variant)} | {len(rows)} | {canvas} | {steps:,} | "
+            f"| {NAMES.get(variant, variant)} | {len(rows)} | {canvas} | {width} | {steps:,} | "
             + " | ".join(cells)
             + " |"
         )
     names = ["colour", "size", "position", "class", "every"]
+    if all("rprecision100_matcher" in r["matched"] for r in results):
+        names.append("rprecision100_matcher")
     lines += [
         "",
         "| images | captions | rows | " + " | ".join(names) + " |",
@@ -224,7 +311,7 @@ def tables(results: list[dict]) -> str:
                 + " | ".join(_cell([r], "matched", subset, n) for n in names)
                 + " |"
             )
-    for (variant, _, _), rows in groups.items():
+    for (variant, *_), rows in groups.items():
         for key, label in (("matched", "their own"), ("shuffled", "shuffled")):
             for subset in ("seen", "held_out"):
                 lines.append(
@@ -239,7 +326,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=1500, help="generator steps per run")
+    parser.add_argument("--steps", type=int, default=4000, help="generator steps per run")
+    parser.add_argument("--width", type=int, default=32, help="base width of G and D (DCGAN's 64 costs 3x)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--canvas", type=int, default=32)
@@ -247,11 +335,23 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads per run")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_text_to_image"), help="run folders")
     parser.add_argument("--results", type=Path, default=results_file("bench_text_to_image.jsonl"))
+    parser.add_argument(
+        "--matcher-steps", type=int, default=4000, help="training steps of the R-precision matcher"
+    )
+    parser.add_argument(
+        "--rescore", action="store_true", help="add R-precision to finished runs (saved checkpoints)"
+    )
     parser.add_argument("--table-only", action="store_true", help="print the tables of existing results")
     args = parser.parse_args()
 
     results = load_results(args.results)
-    if not args.table_only:
+    if args.rescore:
+        torch.set_num_threads(args.threads)
+        results = rescore(results, args)
+        tmp = args.results.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in results))
+        tmp.replace(args.results)  # whole rows rewritten at once: never a half-written results file
+    elif not args.table_only:
         args.out.mkdir(parents=True, exist_ok=True)
         torch.set_num_threads(args.threads)
         info = ensure_evaluator(args)
@@ -264,7 +364,7 @@ def main() -> None:
             for variant in args.variants:
                 same = matching(
                     results, variant=variant, seed=seed, canvas=args.canvas, steps=args.steps,
-                    batch_size=args.batch_size, threads=args.threads,
+                    width=args.width, batch_size=args.batch_size, threads=args.threads,
                 )  # fmt: skip
                 if same:
                     continue

@@ -50,6 +50,8 @@ STACK = ("model=stackgan", "data=captioned_mnist5k", "data.canvas=32", "data.loa
 T, S, E = "ganforge-train", "ganforge-sample", "ganforge-eval"
 F, C, V = "ganforge-fetch", "ganforge-compare", "ganforge-train-evaluator"
 TR, UP, MX = "ganforge-translate", "ganforge-upscale", "ganforge-mix"
+TT = "ganforge-train-text-encoder"
+CAPTIONS = ("data=captioned_mnist5k", "data.canvas=32", "data.loader.limit=64", "trainer.progress_bar=false")
 # Sample files are scored against digits (small, quick to load) with the session's evaluator and cache.
 SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluator} eval.cache_dir={cache}"
 
@@ -135,7 +137,7 @@ CASES = [
     _c("train-text-interpolation-beta", T, (*TINY, *TEXT, "model.interpolation_beta=1.5"),
        r"model\.interpolation_beta=1\.5 must lie in \[0, 1\]"),
     _c("train-text-encoder-unknown", T, (*TINY, *TEXT, "text_encoder=bert"), r"text_encoder=bert.*Available "
-       r"options: minilm, precomputed"),
+       r"options: char_cnn_rnn, minilm, precomputed"),
     _c("train-precomputed-without-path", T, (*TINY, *TEXT, "text_encoder=precomputed"),
        r"needs text_encoder\.path=<file \.pt or \.npz> text_encoder\.dim=<dim>.*text_encoder=minilm"),
     _c("train-precomputed-missing-file", T, (*TINY, *TEXT, "text_encoder=precomputed",
@@ -302,6 +304,19 @@ CASES = [
        r"not a ganforge checkpoint"),
     _c("upscale-noise-model", UP, "ckpt={ckpt} input={five_images} out={tmp}/out",
        r"checkpoint of model=vanilla, not of a super-resolution"),
+    # ---------------------------------------------------------------- ganforge-train-text-encoder
+    _c("text-encoder-uncaptioned-data", TT, "data=mnist5k", r"needs captioned data \(e\.g\. "
+       r"data=captioned_fashion_mnist\); data=mnist5k has no captions", subprocess=True),
+    _c("text-encoder-role", TT, (*CAPTIONS, "text_training.role=judge"), r"text_training\.role='judge' is "
+       r"unknown; use one of \['encoder', 'matcher'\]"),
+    _c("text-encoder-steps", TT, (*CAPTIONS, "text_training.steps=0"),
+       r"text_training\.steps=0 must be >= 1"),
+    _c("text-encoder-margin", TT, (*CAPTIONS, "text_training.margin=3"), r"margin=3\.0 in \(0, 2\]"),
+    _c("text-encoder-unknown-key", TT, "text_training.stepz=3", r"Did you mean text_training\.steps\?"),
+    _c("text-encoder-unknown-data", TT, "data=captions", r"data=captions.*Available options"),
+    _c("train-char-cnn-rnn-missing", T, (*TINY, *TEXT, "text_encoder=char_cnn_rnn",
+       "text_training.path={tmp}/nope.pt"), r"text_encoder\.path=.*nope\.pt does not exist: train it once "
+       r"with `ganforge-train-text-encoder"),
     # ---------------------------------------------------------------- ganforge-mix (StyleGAN)
     _c("mix-no-args", MX, (), r"Missing ckpt=", subprocess=True),
     _c("mix-positional", MX, "x.ckpt", r"Arguments must be key=value; got \['x\.ckpt'\]"),

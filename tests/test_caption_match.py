@@ -36,3 +36,29 @@ def test_a_blank_image_matches_nothing(test_rows):
     blank = torch.zeros(4, 3, 32, 32, dtype=torch.uint8)
     scores = caption_agreement(blank, test_rows["caption"][:4])
     assert scores["all/colour"] == scores["all/size"] == scores["all/position"] == scores["all/every"] == 0.0
+
+
+def test_captioned_grid_puts_each_caption_under_its_images(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganforge.data.render_captions import GAP, save_captioned_grid
+
+    low = torch.full((3, 3, 8, 8), -1.0)
+    low[1] = 1.0  # sample 1 white at stage I
+    high = torch.zeros(3, 3, 32, 32)
+    path = tmp_path / "grid.png"
+    save_captioned_grid(
+        {"stage-I": low, "stage-II": high}, ["a red coat", "a blue bag", "x"], path, per_row=2, cell=20
+    )
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    header = 11 + 6
+    top, second = header + GAP, GAP + (2 * 20 + GAP)
+    assert (pixels[top : top + 20, GAP : GAP + 20] == 0).all(), "sample 0, stage-I: black, enlarged to 20 px"
+    assert (pixels[top : top + 20, second : second + 20] == 255).all(), "sample 1, stage-I: white"
+    assert (pixels[top : top + 20, GAP + 20 : GAP + 40] == 128).all(), "stage-II (0 in model space) beside it"
+    text = pixels[top + 21 : top + 21 + 13, GAP : GAP + 40]
+    assert (text < 128).any(), "the caption is drawn under its cell"
+    with pytest.raises(ValueError, match="3 samples but 2 captions"):
+        save_captioned_grid({"x": high}, ["a", "b"], tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()

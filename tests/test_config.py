@@ -40,7 +40,7 @@ def test_groups_have_the_documented_options():
     assert set(options("data")) == set(
         IMAGE_DATA + POINT_DATA + FACE_DATA + UNPAIRED_DATA + SR_DATA + CAPTIONED_DATA
     )
-    assert set(options("text_encoder")) == {"minilm", "precomputed"}
+    assert set(options("text_encoder")) == {"minilm", "precomputed", "char_cnn_rnn"}
     assert set(options("loss")) >= {"minimax", "non_saturating", "least_squares", "hinge", "wasserstein"}
     assert set(options("hardware")) >= {"cpu", "gpu"}
 

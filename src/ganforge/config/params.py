@@ -41,3 +41,19 @@ def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
 def load_config(params: str | Path | None, overrides: Sequence[str] = ()) -> DictConfig:
     """``params.yaml`` when given (the DVC pipeline), else ``conf/`` composed with Hydra overrides."""
     return load_params(params, overrides) if params else compose_config(overrides)
+
+
+def config_from_argv(argv: Sequence[str]) -> DictConfig:
+    """What the pipeline's tools take: ``--params FILE [key=value ...]`` (a composed config, the DVC
+    stages) or Hydra overrides of conf/, with composition errors as one ganforge paragraph."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ganforge.config.hydra_errors import composition_message
+
+    try:
+        if list(argv[:1]) == ["--params"] and len(argv) > 1:
+            return load_params(argv[1], argv[2:])
+        return compose_config(list(argv))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(composition_message(exc)) from exc

@@ -315,6 +315,9 @@ class EvalConfig:
     # The mnist5k digit classifier that labels each channel for stacked_modes metrics.
     digit_classifier_path: str = "${paths.output_dir}/evaluators/mnist5k/classifier.pt"
     cache_dir: str = "${paths.output_dir}/cache"
+    # The image-text matcher behind rprecision100_matcher (ganforge-train-text-encoder
+    # text_training.role=matcher).
+    matcher_path: str = "${paths.output_dir}/evaluators/${data.name}/text_image_matcher.pt"
     batch_size: int = 500
     seed: int = 0
 
@@ -343,6 +346,26 @@ class EvaluatorConfig:
 
 
 @dataclass
+class TextTrainingConfig:
+    """ganforge-train-text-encoder: a char-CNN-RNN + image encoder joint embedding on data.* (captioned)."""
+
+    # encoder: the text side conditions generators (text_encoder=char_cnn_rnn, written to `path`);
+    # matcher: the evaluator behind rprecision100_matcher (eval.matcher_path, trained with seed + 1000).
+    role: str = "encoder"
+    dim: int = 1024
+    width: int = 256
+    # Characters read per caption; null: the longest caption of the data (+4), at most what it needs.
+    max_chars: int | None = None
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1.0e-3
+    # Hinge margin of the structured loss on cosine similarities (in [0, 2]).
+    margin: float = 0.2
+    seed: int = 0
+    path: str = "${paths.output_dir}/text_encoders/${data.name}/char_cnn_rnn.pt"
+
+
+@dataclass
 class Config:
     model: Any = MISSING
     data: Any = MISSING
@@ -358,6 +381,7 @@ class Config:
     ckpt_path: str | None = None
     eval: EvalConfig = field(default_factory=EvalConfig)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    text_training: TextTrainingConfig = field(default_factory=TextTrainingConfig)
     run_name: str = "${model.name}-${data.name}-${loss.name}"
     # The metric ganforge-train returns to a Hydra sweeper (e.g. Optuna), read from the run's final metrics.
     optimized_metric: str | None = None

@@ -54,6 +54,15 @@ class PrecomputedEncoderConfig:
 
 
 @dataclass
+class CharCNNRNNEncoderConfig:
+    """text_encoder=char_cnn_rnn: the text side of a ganforge-train-text-encoder file."""
+
+    _target_: str = "ganforge.text.char_cnn_rnn.CharCNNRNNEncoder"
+    path: str = "${text_training.path}"
+    dim: int = "${text_training.dim}"  # type: ignore[assignment]
+
+
+@dataclass
 class GANINTCLSModelConfig(ModelConfig):
     _target_: str = "ganforge.families.gan_int_cls.GANINTCLS"
     text_encoder: Any = "${text_encoder}"
@@ -85,5 +94,6 @@ def register_text_configs(cs: ConfigStore) -> None:
     cs.store(group="data", name="schema_captioned_data", node=CaptionedDataConfig)
     cs.store(group="text_encoder", name="schema_sentence_encoder", node=SentenceEncoderConfig)
     cs.store(group="text_encoder", name="schema_precomputed_encoder", node=PrecomputedEncoderConfig)
+    cs.store(group="text_encoder", name="schema_char_cnn_rnn_encoder", node=CharCNNRNNEncoderConfig)
     cs.store(group="model", name="schema_model_gan_int_cls", node=GANINTCLSModelConfig)
     cs.store(group="model", name="schema_model_stackgan", node=StackGANModelConfig)

@@ -45,6 +45,12 @@ class CaptionedDataModule(FieldsDataModule):
                     f"data={self.name}: the caption table has {len(texts)} captions and {len(meanings)} "
                     "meaning ids; it needs one meaning per caption, at least one caption."
                 )
+            empty = [i for i, t in enumerate(texts) if not str(t).strip()]
+            if empty:
+                raise DatasetError(
+                    f"data={self.name}: caption(s) {empty[:5]} of its caption table are empty; every caption "
+                    "needs words for the text encoder to embed."
+                )
             self._captions = (list(texts), meanings)
         return self._captions
 

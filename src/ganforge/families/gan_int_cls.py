@@ -103,6 +103,5 @@ class GANINTCLS(TextConditioned, AdversarialModule):
             return nets["generator"](inputs["z"].to(self.device), inputs["embedding"].to(self.device))
 
     def render_samples(self, path: Path, inputs, samples, datamodule, nrow: int | None = None) -> None:
-        """The datamodule's grid, and next to it ``<name>.captions.txt`` (the caption of every cell)."""
-        super().render_samples(path, inputs, samples, datamodule, nrow)
-        self.write_captions(path, inputs, len(samples))
+        """Each sample with its caption under it, and ``<name>.captions.txt``."""
+        self.render_captioned(path, {"generated": samples}, inputs)

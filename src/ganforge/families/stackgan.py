@@ -13,8 +13,8 @@ Both discriminators are matching-aware (real image + mismatching text is a negat
 the engine's ``discriminator_terms(negatives=...)``), and both generators add ``model.kl_weight`` x
 KL(N(mu, sigma) || N(0, I)) of their conditioning augmentation (``loss/kl``). ``model.stage1_from=<ckpt>``
 starts from the Stage-I networks of another StackGAN checkpoint (then ``model.stage1_steps=0`` trains
-Stage-II only). Samples and pictures: Stage-I images (upsampled to the full size) during stage1;
-afterwards Stage-II's, with panels "stage-I | stage-II" and the captions file.
+Stage-II only). Samples: Stage-I images (upsampled to the full size) during stage1, Stage-II's afterwards;
+pictures: each caption under its images (stage-I, then stage-I | stage-II) and the captions file.
 """
 
 from __future__ import annotations
@@ -184,13 +184,13 @@ class StackGAN(TextConditioned, AdversarialModule):
         return F.interpolate(stages["stage-I"], size=self.g2.size, mode="nearest")
 
     def render_samples(self, path: Path, inputs, samples, datamodule, nrow: int | None = None) -> None:
-        """Stage-II: panels stage-I | stage-II per caption; stage1: the grid. Both with the captions file."""
+        """Each caption with its images under stage1 (stage-I) or stage2 (stage-I | stage-II), and the
+        captions file."""
         from ganforge.data.base import take
-        from ganforge.data.render import save_panels
 
         if self.phase.name == "stage2":
-            shown = take(inputs, slice(0, len(samples)))
-            save_panels({"stage-I": self._stages(shown)["stage-I"].cpu(), "stage-II": samples}, path)
+            stages = self._stages(take(inputs, slice(0, len(samples))))
+            panels = {"stage-I": stages["stage-I"].cpu(), "stage-II": samples}
         else:
-            super().render_samples(path, inputs, samples, datamodule, nrow)
-        self.write_captions(path, inputs, len(samples))
+            panels = {"stage-I": samples}
+        self.render_captioned(path, panels, inputs)

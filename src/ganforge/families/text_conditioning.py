@@ -126,10 +126,8 @@ class TextConditioned:
         ids = test_ids[rows].to(torch.int64)
         return {"z": z, "caption": ids, "embedding": self.caption_embeddings.cpu()[ids]}
 
-    def write_captions(self, path: Path, inputs: Mapping[str, torch.Tensor], n: int) -> None:
-        """``<name>.captions.txt`` next to a picture: the caption of every sample in order (row by row)."""
-        from ganforge.io import atomic_write_text
-
+    def sample_captions(self, inputs: Mapping[str, torch.Tensor], n: int) -> list[str]:
+        """The caption each of the first ``n`` samples was drawn for (its mix, for a text_to walk)."""
         texts = []
         for i, caption in enumerate(inputs["caption"][:n].tolist()):
             if caption >= 0:
@@ -141,5 +139,16 @@ class TextConditioned:
                 )
             else:
                 texts.append(str(self.sampling_text))
+        return texts
+
+    def render_captioned(self, path: Path, panels: Mapping[str, torch.Tensor], inputs) -> None:
+        """The caption -> image grid (ganforge.data.render_captions) and ``<name>.captions.txt`` beside it:
+        the caption of every sample in order, machine-readable."""
+        from ganforge.data.render_captions import save_captioned_grid
+        from ganforge.io import atomic_write_text
+
+        n = len(next(iter(panels.values())))
+        texts = self.sample_captions(inputs, n)
+        save_captioned_grid(panels, texts, Path(path), per_row=min(16, max(1, round(n**0.5))))
         lines = [f"{i}: {t}" for i, t in enumerate(texts)]
         atomic_write_text(Path(path).with_suffix(".captions.txt"), "\n".join(lines) + "\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -109,9 +110,21 @@ class SentenceTransformerEncoder(TextEncoder):
         return self._model
 
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        """Embeddings of ``texts``; a text longer than the model reads (MiniLM: 256 word pieces) is
+        truncated to its start, with a warning naming it (the library would cut it silently)."""
         texts = [str(t) for t in texts]
+        model = self._load()
+        limit = int(model.max_seq_length)
+        lengths = [len(ids) for ids in model.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        long = [t for t, n in zip(texts, lengths) if n > limit]
+        if long:
+            warnings.warn(
+                f"{len(long)} caption(s) are longer than the {limit} word pieces {self.model_name} reads and "
+                f"are truncated to their start (the first: {long[0][:60]!r}...).",
+                stacklevel=2,
+            )
         with torch.inference_mode():
-            out = self._load().encode(
+            out = model.encode(
                 texts,
                 batch_size=self.batch_size,
                 convert_to_tensor=True,
