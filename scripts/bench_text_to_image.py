@@ -21,9 +21,9 @@ Variants (Reed et al. 2016's ablation names): ``gan`` (text-conditioned G and D,
 Results are appended to ``--results`` (default docs/bench_text_to_image.jsonl) as they come; a rerun skips
 finished runs; ``--table-only`` prints the tables.
 
-    python scripts/bench_text_to_image.py [--steps 4000] [--width 32] [--seeds 0 1]
+    python scripts/bench_text_to_image.py [--steps 2000] [--width 32] [--seeds 0 1]
         [--variants gan gan_cls gan_int_cls] [--canvas 32] [--batch-size 64] [--threads 2]
-        [--matcher-steps 4000] [--out outputs/bench_text_to_image] [--rescore] [--table-only]
+        [--matcher-steps 3000] [--out outputs/bench_text_to_image] [--rescore] [--table-only]
 """
 
 from __future__ import annotations
@@ -326,7 +326,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=4000, help="generator steps per run")
+    parser.add_argument("--steps", type=int, default=2000, help="generator steps per run")
     parser.add_argument("--width", type=int, default=32, help="base width of G and D (DCGAN's 64 costs 3x)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
@@ -336,7 +336,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_text_to_image"), help="run folders")
     parser.add_argument("--results", type=Path, default=results_file("bench_text_to_image.jsonl"))
     parser.add_argument(
-        "--matcher-steps", type=int, default=4000, help="training steps of the R-precision matcher"
+        "--matcher-steps", type=int, default=3000, help="training steps of the R-precision matcher"
     )
     parser.add_argument(
         "--rescore", action="store_true", help="add R-precision to finished runs (saved checkpoints)"

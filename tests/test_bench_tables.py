@@ -20,6 +20,7 @@ TABLE_SCRIPTS = [
     "bench_cyclegan",
     "bench_srgan",
     "bench_stylegan",
+    "bench_text_to_image",
 ]
 
 

@@ -20,7 +20,7 @@ from ganforge.io import atomic_path
 
 GAP = 6  # pixels between cells
 FONT_SIZE = 11
-MAX_LINES = 4
+MAX_LINES = 6  # the longest template caption wraps to 5 lines at 96 px
 
 
 def _cell_pixels(panels: Mapping[str, torch.Tensor], cell: int) -> torch.Tensor:
