@@ -230,7 +230,10 @@ def nan_on_rank_1_at_step_3(run_dir: Path, *overrides: str) -> subprocess.Comple
 def test_ddp_ranks_stop_together_on_a_nan_that_only_one_rank_sees(tmp_path):
     result = nan_on_rank_1_at_step_3(tmp_path / "job", "trainer.max_steps=6")
     assert result.returncode == 2, result.stderr[-3000:]
-    errors = sorted(line for line in result.stderr.splitlines() if re.match(r"rank \d: error: ", line))
+    # Both ranks write to one stderr pipe, so one's message may follow the other's without a newline:
+    # split at the rank markers, not at line ends.
+    pieces = re.split(r"(?=rank \d: error: )", result.stderr)
+    errors = sorted(p.splitlines()[0] for p in pieces if re.match(r"rank \d: error: ", p))
     assert [e[:15] for e in errors] == ["rank 0: error: ", "rank 1: error: "], result.stderr[-3000:]
     # Both ranks report the same (all-gathered) first event: rank 1's loss, although rank 0's was finite.
     assert errors[0][15:] == errors[1][15:]
