@@ -206,58 +206,6 @@ class FieldsDataConfig(DataConfig):
     sample_field: str | None = None
 
 
-# ----------------------------------------------------------------------------- super-resolution (SRGAN)
-@dataclass
-class PairedSRDataConfig(FieldsDataConfig):
-    """Paired SR data (ganforge.data.paired_datamodule): LR = HR / scale, antialiased bicubic."""
-
-    _target_: str = "ganforge.data.paired_datamodule.PairedSRDataModule"
-    # Upscaling factor (LR side = HR side / scale) and HR crop side; hr_size must be a multiple of scale.
-    scale: int = 4
-    hr_size: int = 96
-    channels: int = 3
-    # The networks' sample shape is the HR image (what the discriminator judges).
-    shape: list[int] = field(
-        default_factory=lambda: ["${data.channels}", "${data.hr_size}", "${data.hr_size}"]
-    )
-    fields: list[str] = field(default_factory=lambda: ["lr", "hr"])
-    sample_field: str | None = "hr"
-
-
-@dataclass
-class SRResNetModelConfig(ModelConfig):
-    """model=srresnet: the SRResNet generator trained on pixel MSE only (no discriminator)."""
-
-    _target_: str = "ganforge.families.srgan.SRResNetMSE"
-    discriminator: Any = None
-    # Start from the generator of a trained SR checkpoint (srresnet or srgan, same scale and channels).
-    init_from: str | None = None
-
-
-@dataclass
-class SRGANModelConfig(SRResNetModelConfig):
-    """model=srgan (Ledig et al. 2017): phase "pretrain" = SRResNet on MSE (no discriminator update), then
-    phase "adversarial" = content_weight x content + adversarial_weight x adversarial loss (k = d_steps)."""
-
-    _target_: str = "ganforge.families.srgan.SRGAN"
-    discriminator: Any = MISSING
-    # Length of the MSE pre-training phase in generator steps; 0 skips it (e.g. with init_from).
-    pretrain_steps: int = 1000
-    # Content loss of the adversarial phase: vgg54 (VGG19 phi_5,4; needs its ImageNet weights),
-    # classifier (features of ganforge's evaluator classifier of this data) or mse (pixels).
-    content: str = "vgg54"
-    content_weight: float = 1.0
-    adversarial_weight: float = 1.0e-3
-    # content=classifier: the evaluator (ganforge-train-evaluator data=<this data>) and its layer.
-    content_classifier_path: str = "${eval.classifier_path}"
-    content_layer: str = "conv"
-    # Feature-map multiplier; null = 1/12.75 for vgg54 (the paper), 1 for the classifier.
-    content_feature_scale: float | None = None
-
-
-# ----------------------------------------------------------------------------- end super-resolution
-
-
 @dataclass
 class HardwareConfig:
     accelerator: str = "cpu"
@@ -401,10 +349,9 @@ def register_configs() -> None:
     cs.store(group="data", name="schema_points_data", node=PointsDataConfig)
     cs.store(group="data", name="schema_fields_data", node=FieldsDataConfig)
     cs.store(group="hardware", name="schema_hardware", node=HardwareConfig)
-    # super-resolution (SRGAN)
-    cs.store(group="model", name="schema_model_srresnet", node=SRResNetModelConfig)
-    cs.store(group="model", name="schema_model_srgan", node=SRGANModelConfig)
-    cs.store(group="data", name="schema_paired_sr_data", node=PairedSRDataConfig)
-    from ganforge.config.schema_text import register_text_configs  # imports this module's dataclasses
+    # Family groups kept in their own modules (they import this one's base dataclasses).
+    from ganforge.config.schema_sr import register_sr_configs
+    from ganforge.config.schema_text import register_text_configs
 
+    register_sr_configs(cs)
     register_text_configs(cs)

@@ -117,9 +117,6 @@ class StackGAN(TextConditioned, AdversarialModule):
         self.load_state_dict(weights, strict=False)
 
     # ----------------------------------------------------------------- objectives
-    def _stage1_image(self, z: torch.Tensor, text: torch.Tensor, generator: nn.Module | None = None):
-        return (generator or self.g1)(z, text)
-
     def _low(self, real: torch.Tensor) -> torch.Tensor:
         return F.interpolate(real, size=self.stage1_size, mode="area")
 
@@ -134,7 +131,7 @@ class StackGAN(TextConditioned, AdversarialModule):
         real, ids = batch["image"], batch["caption"]
         text, wrong = self.embed(ids), self.embed(self.mismatching(ids))
         with torch.no_grad():
-            fake = self._stage1_image(self.noise(len(real)), text)[0]
+            fake = self.g1(self.noise(len(real)), text)[0]
             if self.phase.name == "stage2":
                 fake = self.g2(fake, text)[0]
         d, real = (self.d2, real) if self.phase.name == "stage2" else (self.d1, self._low(real))
@@ -150,11 +147,11 @@ class StackGAN(TextConditioned, AdversarialModule):
         text = self.embed(ids)
         if self.phase.name == "stage2":
             with torch.no_grad():
-                low = self._stage1_image(self.noise(len(real)), text)[0]
+                low = self.g1(self.noise(len(real)), text)[0]
             fake, mu, logvar = self.g2(low, text)
             d = self.d2
         else:
-            fake, mu, logvar = self._stage1_image(self.noise(len(real)), text)
+            fake, mu, logvar = self.g1(self.noise(len(real)), text)
             d, real = self.d1, self._low(real)
         adversarial = self.generator_terms(fake, lambda x: d(x, text), real, lambda x: d.features(x, text))
         kl = kl_to_standard_normal(mu, logvar)

@@ -60,6 +60,29 @@ class EvaluatorProgressBar(StepProgressBar):
         pass
 
 
+def one_device_trainer(
+    steps: int, accelerator: str = "cpu", progress_bar: bool = False, deterministic: bool | None = None
+) -> L.Trainer:
+    """The Trainer of the evaluators (this classifier, ganforge.text.joint_embedding): one device (they
+    train in minutes; hardware.devices/strategy are for GANs), one epoch of ``steps`` batches, no logger,
+    no mid-run checkpoints (see the module docstring), no validation."""
+    return L.Trainer(
+        accelerator=accelerator,
+        devices=1,
+        max_epochs=1,
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=progress_bar,
+        callbacks=[EvaluatorProgressBar(steps)] if progress_bar else [],
+        deterministic=deterministic,
+        use_distributed_sampler=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
+
+
 def _batches(samples: torch.Tensor, labels: torch.Tensor, sampler: Any) -> DataLoader:
     # Whole batches indexed out of in-memory tensors (batch_size=None: the sampler yields index lists), not
     # one __getitem__ per sample and a collate; no workers, which would only copy the tensors to them.
@@ -122,22 +145,7 @@ def train_classifier(
         _batches(x, y, BatchSampler(SequentialSampler(x), TEST_BATCH, drop_last=False))
         for x, y in ((test_x, test_y), (train_x[:TRAIN_ACCURACY_IMAGES], train_y[:TRAIN_ACCURACY_IMAGES]))
     ]
-    trainer = L.Trainer(
-        # One device: the classifier trains in a minute or two; hardware.devices/strategy are for GANs.
-        accelerator=accelerator,
-        devices=1,
-        max_epochs=1,
-        max_steps=steps,
-        logger=False,
-        enable_checkpointing=False,  # see the module docstring
-        enable_model_summary=False,
-        enable_progress_bar=progress_bar,
-        callbacks=[EvaluatorProgressBar(steps)] if progress_bar else [],
-        deterministic=deterministic,
-        use_distributed_sampler=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-    )
+    trainer = one_device_trainer(steps, accelerator, progress_bar, deterministic)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")  # see _batches

@@ -13,6 +13,7 @@ two encoders with the same identity give the same embeddings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import warnings
@@ -82,10 +83,14 @@ class SentenceTransformerEncoder(TextEncoder):
         self.batch_size = int(batch_size)
         self._model = None
 
-    def identity(self) -> str:
+    @functools.cached_property
+    def _weights_digest(self) -> str:
+        # Hashing the 90 MB weights once per encoder, not at every cache lookup.
         weights = sorted(self.model_dir.glob("*.safetensors")) or sorted(self.model_dir.glob("*.bin"))
-        digest = _file_digest(weights[0]) if weights else "no-weights"
-        return f"sentence-transformers:{self.model_name}:{digest}:normalize={self.normalize}"
+        return _file_digest(weights[0]) if weights else "no-weights"
+
+    def identity(self) -> str:
+        return f"sentence-transformers:{self.model_name}:{self._weights_digest}:normalize={self.normalize}"
 
     def _load(self):
         if self._model is None:

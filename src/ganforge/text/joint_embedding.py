@@ -33,6 +33,7 @@ from ganforge.data.base import uint8_to_model_space
 from ganforge.errors import ConfigError, EvaluationError
 from ganforge.io import atomic_path
 from ganforge.metrics.extractors import state_dict_hash
+from ganforge.metrics.train_classifier import one_device_trainer
 from ganforge.text.char_cnn_rnn import MAX_CHARS, CharCNNRNN, one_hot_characters
 
 FORMAT = "ganforge-joint-embedding-v1"
@@ -194,11 +195,7 @@ def train_joint_embedding(
         sampler=BatchSampler(order, batch_size, drop_last=True),
         batch_size=None,
     )
-    trainer = L.Trainer(
-        accelerator=accelerator, devices=1, max_epochs=1, max_steps=steps, logger=False,
-        enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=progress_bar,
-        num_sanity_val_steps=0, limit_val_batches=0, use_distributed_sampler=False,
-    )  # fmt: skip
+    trainer = one_device_trainer(steps, accelerator, progress_bar)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
