@@ -6,14 +6,13 @@ inputs, ganforge-fetch of unpaired data, and data=unpaired from two sources."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers.ddp import train_ddp_cpu
 from helpers.tensors import flat_params
 from PIL import Image
 
@@ -164,15 +163,7 @@ def test_resume_mid_run_is_bit_identical_and_continues_the_lr_schedule(run, tmp_
 
 
 def test_ddp_cpu_keeps_all_four_networks_identical(tmp_path):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "ganforge-train"), *tiny(3, 1, 2), "hardware=ddp_cpu",
-         "trainer.progress_bar=false", "trainer.checkpoint_every_n_steps=3"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
-    report = json.loads((run_dir / "replicas.json").read_text())
+    _, report = train_ddp_cpu(tmp_path, [*tiny(3, 1, 2), "trainer.checkpoint_every_n_steps=3"])
     rank0, rank1 = report["ranks"]
     assert report["in_sync"] and rank0["gen_step"] == rank1["gen_step"] == 3
     assert {k: rank0[k] for k in NETWORKS} == {k: rank1[k] for k in NETWORKS}

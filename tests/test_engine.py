@@ -8,15 +8,12 @@ pictures through the family's hooks, and checkpoints of the engine before multi-
 from __future__ import annotations
 
 import functools
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers.ddp import train_ddp_cpu
 from helpers.tensors import flat_params
 from PIL import Image
 from torch import nn
@@ -357,20 +354,8 @@ def test_panels_of_different_sizes_share_a_row(tmp_path):
 
 # ----------------------------------------------------------------------------- DDP
 def test_ddp_cpu_keeps_every_network_of_both_sides_identical(tmp_path):
-    env = {
-        **os.environ,
-        "PYTHONWARNINGS": "ignore",
-        "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{TESTS}",
-    }
     cadence = ["trainer.sample_every_n_steps=5", "trainer.checkpoint_every_n_steps=5"]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "ganforge-train"), *FAMILY, "hardware=ddp_cpu",
-         "trainer.max_steps=5", "trainer.progress_bar=false", *cadence],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
-    report = json.loads((run_dir / "replicas.json").read_text())
+    run_dir, report = train_ddp_cpu(tmp_path, [*FAMILY, "trainer.max_steps=5", *cadence], str(TESTS))
     rank0, rank1 = report["ranks"]
     assert report["in_sync"] and rank0["gen_step"] == rank1["gen_step"] == 5
     assert {k: rank0[k] for k in ("g_ab", "g_ba", "d_a", "d_b")} == {

@@ -1,6 +1,6 @@
 """GAN-INT-CLS through the real entry points on the offline captioned data (mnist5k items on a 32 px
 canvas, tiny networks): the matching-aware objective, interpolated embeddings, the caption cache,
-sampling for test captions and for any text, resume and DDP."""
+sampling for test captions and for any text, resume and DDP (two ddp_cpu ranks)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from helpers.ddp import train_ddp_cpu
 from helpers.tensors import flat_params
 from PIL import Image
 
@@ -99,6 +100,21 @@ def test_mismatching_texts_never_share_the_meaning(compose):
         assert (meanings[wrong] != meanings[ids]).all()
     paraphrases = torch.tensor([0, 1, 2, 3])  # one meaning in four phrasings: nothing to mismatch with
     assert (meanings[module.mismatching(paraphrases)] == meanings[paraphrases]).all()
+
+
+def test_paraphrases_redraw_every_phrasing_of_the_meaning_and_are_off_by_default(compose):
+    module, datamodule = built(compose)
+    batch = {"caption": datamodule.split_fields("train")["caption"][:64].to(torch.int64)}
+    assert module.paraphrases is False and torch.equal(module.training_captions(batch), batch["caption"])
+    module, _ = built(compose, "model.paraphrases=true")
+    meanings, ids = module.caption_meanings, batch["caption"]
+    torch.manual_seed(0)
+    draws = torch.stack([module.training_captions(batch) for _ in range(200)])
+    assert (meanings[draws] == meanings[ids]).all(), "a paraphrase keeps the row's meaning"
+    # Every row's meaning has four phrasings (the templates) and 200 draws reach each of them.
+    group = (meanings[None, :] == meanings[ids][:, None]).sum(1)
+    assert (group == 4).all()
+    assert all(len(set(draws[:, i].tolist())) == 4 for i in range(len(ids)))
 
 
 def test_caption_table_is_embedded_once_and_cached(compose, tmp_path, monkeypatch):
@@ -193,3 +209,16 @@ def test_resume_is_bit_identical(run, tmp_path):
     resumed = run(*TEXT, *every, f"ckpt_path={ckpt}", run_dir=tmp_path / "resumed")
     assert resumed["gen_step"] == 4
     assert torch.equal(flat_params(resumed["module"]), flat_params(straight["module"]))
+
+
+def test_ddp_cpu_replicas_stay_identical_with_the_matching_aware_terms(tmp_path):
+    """Two ddp_cpu ranks, each binding the caption table and drawing its own mismatching and interpolated
+    texts: G and D stay identical on both (DDP averages the three-term D loss and G's two terms)."""
+    run_dir, report = train_ddp_cpu(
+        tmp_path,
+        [*TEXT, "trainer.max_steps=3", "logger=none", "trainer.sample_every_n_steps=3",
+         "trainer.checkpoint_every_n_steps=3"],
+    )  # fmt: skip
+    rank0, rank1 = report["ranks"]
+    assert report["in_sync"] and rank0["gen_step"] == rank1["gen_step"] == 3
+    assert (run_dir / "samples" / "step_0000003.captions.txt").is_file(), "rank 0 drew the captioned grid"

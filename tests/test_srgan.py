@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers.ddp import train_ddp_cpu
 from helpers.tensors import changed, flat_params, state
 from PIL import Image
 
@@ -133,16 +134,8 @@ def test_resume_inside_either_phase_is_bit_identical(run, tmp_path):
 
 
 def test_ddp_cpu_keeps_generator_and_discriminator_identical_across_ranks(tmp_path):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": PYTHONPATH}
     cadence = ["trainer.sample_every_n_steps=4", "trainer.checkpoint_every_n_steps=4"]
-    args = [*SRGAN, "hardware=ddp_cpu", "trainer.max_steps=4", "trainer.progress_bar=false", *cadence]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "ganforge-train"), *args],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
-    report = json.loads((run_dir / "replicas.json").read_text())
+    run_dir, report = train_ddp_cpu(tmp_path, [*SRGAN, "trainer.max_steps=4", *cadence])
     rank0, rank1 = report["ranks"]
     assert report["in_sync"] and rank0["gen_step"] == rank1["gen_step"] == 4
     assert rank0["generator"] == rank1["generator"] and rank0["discriminator"] == rank1["discriminator"]
@@ -440,6 +433,22 @@ def test_high_frequency_ratio_is_one_for_hr_and_low_for_bicubic():
     assert high_frequency_ratio(bicubic_upscale(lr, 4), hr, 4) < 0.3
     noisy = (hr.float() + torch.randn(hr.shape) * 20).clamp(0, 255).to(torch.uint8)
     assert high_frequency_ratio(noisy, hr, 4) > 1.0
+
+
+def test_high_frequency_share_is_near_zero_for_upsampled_images_and_rises_with_noise():
+    from ganforge.data import paired_sources as ps
+    from ganforge.data import sources
+    from ganforge.errors import EvaluationError
+    from ganforge.metrics.super_resolution import bicubic_upscale, high_frequency_share
+
+    pairs = ps.paired_sr("data", "test", 4, 28, source=sources.fashion_mnist)
+    hr, lr = pairs["hr"][:200], pairs["lr"][:200]
+    real, upsampled = high_frequency_share(hr, 4), high_frequency_share(bicubic_upscale(lr, 4), 4)
+    assert 0.0 < upsampled < 0.5 * real < real < 1.0
+    noisy = (hr.float() + torch.randn(hr.shape) * 20).clamp(0, 255).to(torch.uint8)
+    assert high_frequency_share(noisy, 4) > real
+    with pytest.raises(EvaluationError, match="flat"):
+        high_frequency_share(torch.full((2, 1, 28, 28), 7, dtype=torch.uint8), 4)
 
 
 def test_grayscale_and_colour_photos_mix_in_one_rgb_split():

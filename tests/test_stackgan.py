@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers.ddp import train_ddp_cpu
 from helpers.tensors import changed, flat_params, state
 from PIL import Image
 
@@ -131,20 +132,10 @@ def test_resume_across_the_switch_is_bit_identical(run, tmp_path):
 def test_ddp_cpu_replicas_stay_identical_across_the_switch(tmp_path):
     """Two ddp_cpu ranks through stage1 and into stage2: the caption embeddings (bound on each rank) and
     every network stay identical on both."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "ganforge.cli.train", *STACK, "hardware=ddp_cpu", "model.stage1_steps=2",
-         "trainer.max_steps=4", "trainer.progress_bar=false", "logger=none", "trainer.sample_every_n_steps=4",
-         "trainer.checkpoint_every_n_steps=4"],
-        cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "ignore"}, capture_output=True, text=True,
-        timeout=400,
+    run_dir, report = train_ddp_cpu(
+        tmp_path,
+        [*STACK, "model.stage1_steps=2", "trainer.max_steps=4", "logger=none",
+         "trainer.sample_every_n_steps=4", "trainer.checkpoint_every_n_steps=4"],
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
-    report = json.loads((run_dir / "replicas.json").read_text())
     rank0, rank1 = report["ranks"]
     assert report["in_sync"] and rank0["gen_step"] == rank1["gen_step"] == 4

@@ -165,3 +165,18 @@ def test_single_run_is_grouped_by_its_name_and_compare_says_why_it_has_no_curves
     assert result.returncode == 0, result.stderr
     note = "no metrics.csv: this run logged to wandb only; add logger=[csv,wandb]"
     assert note in result.stdout and note in (tmp_path / "c.html").read_text()
+
+
+def test_text_to_image_grids_reach_wandb_with_their_captions(run, offline_wandb, tmp_path):
+    """The caption -> image grid goes to W&B with the captions as the image's caption (searchable text,
+    numbered as in the grid's .captions.txt), not only printed into the pixels."""
+    text_model = ["model=gan_int_cls", "data=captioned_mnist5k", "data.canvas=32", "data.loader.limit=64",
+                  "data.batch_size=16", "model.generator.net.base_width=8",
+                  "model.discriminator.net.base_width=8"]  # fmt: skip
+    summary = run(*text_model, "trainer.max_steps=2", "trainer.sample_every_n_steps=2", "logger=wandb")
+    (record_file,) = find_runs(summary["run_dir"])
+    (row,) = [r for r in history_rows(read_finished_run(record_file)) if "samples/filenames" in r]
+    (caption,) = row["samples/captions"]
+    (listing,) = Path(summary["run_dir"]).glob("samples/step_0000002.captions.txt")
+    assert caption.strip() == listing.read_text().strip()
+    assert caption.startswith("0: ") and "digit" in caption

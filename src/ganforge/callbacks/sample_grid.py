@@ -4,7 +4,9 @@ What the picture shows is the family's business: the callback asks the module fo
 inputs (noise, labels, test-split images), its samples for them, and a rendering of both
 (``render_samples``: a grid by default, input | output panels for image-to-image families), plus any
 further figures the family draws at each sample step (``extra_figures``: a style-mixing figure, say),
-written next to the grid as ``step_<N>_<name>.png`` and sent to the loggers under ``samples/<name>``.
+written next to the grid as ``step_<N>_<name>.png`` and sent to the loggers under ``samples/<name>``, and
+any other files it makes of the samples (``extra_media``: an audio family's WAVs in ``step_<N>_audio/``,
+sent to loggers with ``log_audio``).
 The callback then labels whatever was drawn (``ganforge.data.render.label_picture``: scaled up with
 nearest neighbours to >= 512 px, a header with the step and the run name), so every family's pictures
 read on their own without any family code here.
@@ -64,8 +66,18 @@ class SampleGrid(GeneratorStepCallback):
         for name, figure in extra.items():
             label_picture(figure, [f"step {step}  {name}", self.run_name])
             figures[f"samples/{name}"] = figure
+        captions = {"samples": pl_module.picture_caption(inputs, len(samples))}
+        # Non-picture files of the same samples (an audio family's WAVs), beside the grid.
+        media = pl_module.extra_media(self.dirpath / f"step_{step:07d}", samples, datamodule)
         for logger in trainer.loggers:
             log_image = getattr(logger, "log_image", None)
             if callable(log_image):
                 for key, figure in figures.items():
-                    log_image(key=key, images=[str(figure)], step=step)
+                    caption = captions.get(key)
+                    kwargs = {"caption": [caption]} if caption else {}
+                    log_image(key=key, images=[str(figure)], step=step, **kwargs)
+            log_audio = getattr(logger, "log_audio", None)
+            if callable(log_audio):
+                for name, (kind, paths) in media.items():
+                    if kind == "audio" and paths:
+                        log_audio(key=f"samples/{name}", audios=[str(p) for p in paths], step=step)

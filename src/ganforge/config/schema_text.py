@@ -63,22 +63,31 @@ class CharCNNRNNEncoderConfig:
 
 
 @dataclass
-class GANINTCLSModelConfig(ModelConfig):
-    _target_: str = "ganforge.families.gan_int_cls.GANINTCLS"
+class TextFamilyModelConfig(ModelConfig):
+    """What every text-to-image family takes besides its own networks and weights."""
+
     text_encoder: Any = "${text_encoder}"
+    # Where caption-table embeddings are cached (by encoder and caption content hash).
+    embedding_cache: str | None = "${eval.cache_dir}"
+    # Each training step, a row's caption is replaced by a random one of the same meaning: another of the
+    # image's ten captions on CUB / Oxford-102 (Reed et al. draw one per step), another phrasing of the
+    # same attributes on the template sets. false: every row keeps the one caption its data gave it.
+    paraphrases: bool = False
+
+
+@dataclass
+class GANINTCLSModelConfig(TextFamilyModelConfig):
+    _target_: str = "ganforge.families.gan_int_cls.GANINTCLS"
     # CLS: D also rejects real images with mismatching text (Reed et al. 2016).
     matching_aware: bool = True
     # INT: G is also trained on beta * h1 + (1 - beta) * h2 of two captions.
     interpolation: bool = True
     interpolation_beta: float = 0.5
-    # Where caption-table embeddings are cached (by encoder and caption content hash).
-    embedding_cache: str | None = "${eval.cache_dir}"
 
 
 @dataclass
-class StackGANModelConfig(ModelConfig):
+class StackGANModelConfig(TextFamilyModelConfig):
     _target_: str = "ganforge.families.stackgan.StackGAN"
-    text_encoder: Any = "${text_encoder}"
     # Stage-I's image side (Stage-II's is data.canvas; 4x in the paper: 64 -> 256, offline 16 -> 64).
     stage1_size: int = 16
     # Generator steps of the stage1 phase (Stage-II frozen); then stage2 (Stage-I frozen) until the end.
@@ -87,7 +96,6 @@ class StackGANModelConfig(ModelConfig):
     stage1_from: str | None = None
     # Weight of KL(N(mu, sigma) || N(0, I)) of the conditioning augmentation in G's loss (paper: 1).
     kl_weight: float = 1.0
-    embedding_cache: str | None = "${eval.cache_dir}"
 
 
 def register_text_configs(cs: ConfigStore) -> None:

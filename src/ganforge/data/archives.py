@@ -79,6 +79,14 @@ def download(url: str, dest: Path, timeout: float = 60.0, hint: str = "") -> int
         tmp.unlink(missing_ok=True)
 
 
+def _is_web_page(path: Path) -> bool:
+    """An HTML page where an archive was expected (a sign-in, quota or confirmation page, e.g. Google
+    Drive's): worth its own message, not "neither a zip nor a tar archive"."""
+    with path.open("rb") as f:
+        head = f.read(1024).lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
 def _extract(archive_file: Path, into: Path) -> None:
     try:
         if zipfile.is_zipfile(archive_file):
@@ -132,6 +140,11 @@ def ensure_archive(archive: Archive, root: str | Path, timeout: float = 60.0) ->
         size = download(
             archive.url, file, timeout, hint=f", or extract the archive yourself into {target} (used as is)"
         )
+        if _is_web_page(file):  # before the checksums: "MD5 mismatch" would hide what happened
+            raise DatasetError(
+                f"{archive.url} sent a web page, not an archive (a sign-in, quota or confirmation page); "
+                "nothing was kept."
+            )
         md5, sha256 = _digests(file)
         if archive.md5 and md5 != archive.md5:
             raise DatasetError(

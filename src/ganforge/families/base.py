@@ -214,6 +214,11 @@ class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
         panels instead (ganforge.data.render.save_panels: input | output | ...)."""
         datamodule.render(samples, path, nrow=nrow or self.grid_nrow)
 
+    def picture_caption(self, inputs: Mapping[str, torch.Tensor], n: int) -> str | None:
+        """Text to send with the sample picture of the first ``n`` inputs to loggers that take one (W&B's
+        image caption); default: none (the picture speaks for itself)."""
+        return None
+
     def sampling_options(self) -> Mapping[str, SamplingOption]:
         """Options ``ganforge-sample`` may pass (``truncation=0.7``), by name; default: none."""
         return {}
@@ -232,6 +237,16 @@ class AdversarialModule(AdversarialTerms, ResumeState, L.LightningModule):
     def extra_figures(self, path_prefix: Path, datamodule: Any) -> dict[str, Path]:
         """More pictures at every sample step (beside :meth:`render_samples`' grid), e.g. a style-mixing
         figure: write each to ``<path_prefix>_<name>.png`` and return {name: path}. Default: none."""
+        return {}
+
+    def extra_media(
+        self, path_prefix: Path, samples: torch.Tensor, datamodule: Any, limit: int | None = None
+    ) -> dict[str, tuple[str, list[Path]]]:
+        """Files other than pictures made from the samples (at every sample step and by ganforge-sample),
+        e.g. an audio family's WAV clips: write them under ``<path_prefix>_<name>`` and return {name: (kind,
+        paths)}. Kind ``"audio"`` goes to loggers that take audio (W&B's ``log_audio``) as
+        ``samples/<name>``. ``limit``: at most that many files (None: the family's own choice).
+        Default: none."""
         return {}
 
     # ----------------------------------------------------------------- phases

@@ -43,11 +43,15 @@ class GANINTCLS(TextConditioned, AdversarialModule):
         interpolation: bool = True,
         interpolation_beta: float = 0.5,
         embedding_cache: str | None = None,
+        paraphrases: bool = False,
         **kwargs: Any,
     ):
         super().__init__(generator, discriminator, *args, **kwargs)
         self.setup_text(
-            text_encoder, embedding_cache, {"generator": generator, "discriminator": discriminator}
+            text_encoder,
+            embedding_cache,
+            {"generator": generator, "discriminator": discriminator},
+            paraphrases=paraphrases,
         )
         if not 0.0 <= interpolation_beta <= 1.0:
             raise ConfigError(
@@ -59,7 +63,7 @@ class GANINTCLS(TextConditioned, AdversarialModule):
 
     # ----------------------------------------------------------------- objectives
     def discriminator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        real, ids = batch["image"], batch["caption"]
+        real, ids = batch["image"], self.training_captions(batch)
         text = self.embed(ids)
         with torch.no_grad():
             fake = self.generator(self.noise(len(real)), text)
@@ -74,7 +78,7 @@ class GANINTCLS(TextConditioned, AdversarialModule):
         return loss, metrics
 
     def generator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        real, ids = batch["image"], batch["caption"]
+        real, ids = batch["image"], self.training_captions(batch)
         text = self.embed(ids)
         loss = self._generator_term(real, text)
         metrics = {"loss/g_text": loss.detach()}

@@ -48,6 +48,7 @@ class StackGAN(TextConditioned, AdversarialModule):
         stage1_from: str | None = None,
         kl_weight: float = 1.0,
         embedding_cache: str | None = None,
+        paraphrases: bool = False,
         **kwargs: Any,
     ):
         if set(generator) != {"g1", "g2"} or set(discriminator) != {"d1", "d2"}:
@@ -61,6 +62,7 @@ class StackGAN(TextConditioned, AdversarialModule):
             embedding_cache,
             {f"generator.{k}": v for k, v in generator.items()}
             | {f"discriminator.{k}": v for k, v in discriminator.items()},
+            paraphrases=paraphrases,
         )
         if stage1_steps < 0 or (stage1_steps == 0 and not stage1_from):
             raise ConfigError(
@@ -128,7 +130,7 @@ class StackGAN(TextConditioned, AdversarialModule):
 
     def discriminator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self._keep_stage1_in_eval()
-        real, ids = batch["image"], batch["caption"]
+        real, ids = batch["image"], self.training_captions(batch)
         text, wrong = self.embed(ids), self.embed(self.mismatching(ids))
         with torch.no_grad():
             fake = self.g1(self.noise(len(real)), text)[0]
@@ -143,7 +145,7 @@ class StackGAN(TextConditioned, AdversarialModule):
 
     def generator_objective(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self._keep_stage1_in_eval()
-        real, ids = batch["image"], batch["caption"]
+        real, ids = batch["image"], self.training_captions(batch)
         text = self.embed(ids)
         if self.phase.name == "stage2":
             with torch.no_grad():
@@ -163,7 +165,9 @@ class StackGAN(TextConditioned, AdversarialModule):
         }
 
     # ----------------------------------------------------------------- sampling
-    def _stages(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    @torch.no_grad()
+    def stage_images(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """{"stage-I": images at model.stage1_size, and "stage-II" (full size) once stage2 has begun}."""
         with self.sampling_mode() as nets:
             z, text = inputs["z"].to(self.device), inputs["embedding"].to(self.device)
             low = nets["g1"](z, text)[0]
@@ -175,7 +179,7 @@ class StackGAN(TextConditioned, AdversarialModule):
     @torch.no_grad()
     def sample_inputs(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The full-size images: Stage-II's, or Stage-I's (nearest-upsampled) before Stage-II trains."""
-        stages = self._stages(inputs)
+        stages = self.stage_images(inputs)
         if "stage-II" in stages:
             return stages["stage-II"]
         return F.interpolate(stages["stage-I"], size=self.g2.size, mode="nearest")
@@ -186,7 +190,7 @@ class StackGAN(TextConditioned, AdversarialModule):
         from ganforge.data.base import take
 
         if self.phase.name == "stage2":
-            stages = self._stages(take(inputs, slice(0, len(samples))))
+            stages = self.stage_images(take(inputs, slice(0, len(samples))))
             panels = {"stage-I": stages["stage-I"].cpu(), "stage-II": samples}
         else:
             panels = {"stage-I": samples}

@@ -30,9 +30,14 @@ class TextConditioned:
     sample_field = "image"
 
     def setup_text(
-        self, text_encoder: TextEncoder, embedding_cache: str | None, networks: Mapping[str, nn.Module]
+        self,
+        text_encoder: TextEncoder,
+        embedding_cache: str | None,
+        networks: Mapping[str, nn.Module],
+        paraphrases: bool = False,
     ):
-        """Keep the encoder, check every network's ``text_dim`` against it, and make the empty buffers."""
+        """Keep the encoder, check every network's ``text_dim`` against it, and make the empty buffers.
+        ``paraphrases``: train each step on a random caption of the row's meaning (:meth:`paraphrase`)."""
         if not isinstance(text_encoder, TextEncoder):
             raise ConfigError(f"model={self.name} needs a text encoder (text_encoder=minilm or precomputed).")
         for key, net in networks.items():
@@ -45,6 +50,10 @@ class TextConditioned:
         self.embedding_cache = embedding_cache
         self.register_buffer("caption_embeddings", torch.zeros(0, text_encoder.dim), persistent=False)
         self.register_buffer("caption_meanings", torch.zeros(0, dtype=torch.int64), persistent=False)
+        # Caption ids grouped by meaning (a stable sort) and the sorted meanings: each group is a slice.
+        self.register_buffer("_by_meaning", torch.zeros(0, dtype=torch.int64), persistent=False)
+        self.register_buffer("_sorted_meanings", torch.zeros(0, dtype=torch.int64), persistent=False)
+        self.paraphrases = bool(paraphrases)
         self.caption_texts: list[str] = []
         self.sampling_text: str | None = None
         self.sampling_text_to: str | None = None
@@ -64,9 +73,23 @@ class TextConditioned:
         table = embed_table(self.text_encoder, self.caption_texts, self.embedding_cache)
         self.caption_embeddings = table.to(self.device)
         self.caption_meanings = datamodule.caption_meanings().to(self.device)
+        self._sorted_meanings, self._by_meaning = torch.sort(self.caption_meanings, stable=True)
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.caption_embeddings[ids]
+
+    def training_captions(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The caption ids an objective trains on: the batch's, or random paraphrases of them."""
+        ids = batch["caption"]
+        return self.paraphrase(ids) if self.paraphrases else ids
+
+    def paraphrase(self, ids: torch.Tensor) -> torch.Tensor:
+        """For each id, a uniformly drawn caption of the same meaning (itself included)."""
+        meanings = self.caption_meanings[ids]
+        first = torch.searchsorted(self._sorted_meanings, meanings)
+        count = torch.searchsorted(self._sorted_meanings, meanings, right=True) - first
+        offset = (torch.rand(ids.shape, device=ids.device) * count).long().clamp_(max=count - 1)
+        return self._by_meaning[first + offset]
 
     def mismatching(self, ids: torch.Tensor, tries: int = 8) -> torch.Tensor:
         """For each row, another row of the batch whose caption means something else (a few redraws;
@@ -140,6 +163,11 @@ class TextConditioned:
             else:
                 texts.append(str(self.sampling_text))
         return texts
+
+    def picture_caption(self, inputs: Mapping[str, torch.Tensor], n: int) -> str | None:
+        """The grid's captions in order, numbered as in ``<grid>.captions.txt``: W&B shows them under the
+        image, searchable, where the text printed in the picture is only pixels."""
+        return "\n".join(f"{i}: {t}" for i, t in enumerate(self.sample_captions(inputs, n)))
 
     def render_captioned(self, path: Path, panels: Mapping[str, torch.Tensor], inputs) -> None:
         """The caption -> image grid (ganforge.data.render_captions) and ``<name>.captions.txt`` beside it:

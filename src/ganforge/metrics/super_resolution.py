@@ -104,6 +104,22 @@ def hf_ratio_name(scale: int) -> str:
     return f"hf_ratio_y_crop{scale}"
 
 
+def _band_and_total_power(image: torch.Tensor, scale: int) -> tuple[float, float]:
+    """(power above the 1/scale image's Nyquist limit, all power) of one uint8 image's Y: border cropped,
+    mean removed, Hann-windowed, along either axis above ``1 / (2 * scale)`` cycles per pixel."""
+    y = _crop(rgb_to_y(_check_images(image[None], "an image")), scale)[0, 0]
+    y = y - y.mean()
+    window = torch.outer(
+        torch.hann_window(y.shape[0], periodic=False, dtype=y.dtype),
+        torch.hann_window(y.shape[1], periodic=False, dtype=y.dtype),
+    )
+    power = torch.fft.fft2(y * window).abs().square()
+    fy = torch.fft.fftfreq(power.shape[0], dtype=torch.float64).abs()[:, None]
+    fx = torch.fft.fftfreq(power.shape[1], dtype=torch.float64).abs()[None, :]
+    band = torch.maximum(fy, fx) > 0.5 / scale
+    return float(power[band].sum()), float(power.sum())
+
+
 def high_frequency_ratio(
     sr: torch.Tensor | Sequence[torch.Tensor], hr: torch.Tensor | Sequence[torch.Tensor], scale: int
 ) -> float:
@@ -125,24 +141,28 @@ def high_frequency_ratio(
     for s, h in zip(sr, hr):
         if s.shape != h.shape:
             raise EvaluationError(f"SR output {list(s.shape)} and HR target {list(h.shape)} differ in shape.")
-        power = []
-        for image in (s, h):
-            y = _crop(rgb_to_y(_check_images(image[None], "an image")), scale)[0, 0]
-            y = y - y.mean()
-            window = torch.outer(
-                torch.hann_window(y.shape[0], periodic=False, dtype=y.dtype),
-                torch.hann_window(y.shape[1], periodic=False, dtype=y.dtype),
-            )
-            power.append(torch.fft.fft2(y * window).abs().square())
-        fy = torch.fft.fftfreq(power[0].shape[0], dtype=torch.float64).abs()[:, None]
-        fx = torch.fft.fftfreq(power[0].shape[1], dtype=torch.float64).abs()[None, :]
-        band = torch.maximum(fy, fx) > 0.5 / scale
-        reference = float(power[1][band].sum())
+        reference = _band_and_total_power(h, scale)[0]
         if reference > 0:  # a flat HR image has no detail to compare with
-            ratios.append(float(power[0][band].sum()) / reference)
+            ratios.append(_band_and_total_power(s, scale)[0] / reference)
     if not ratios:
         raise EvaluationError("Every HR image is flat: the high-frequency ratio is undefined.")
     return sum(ratios) / len(ratios)
+
+
+def high_frequency_share(images: torch.Tensor, scale: int) -> float:
+    """The unpaired form for generated images (no HR twin): per uint8 image, the share of its Y power
+    (border cropped, mean removed, windowed as above) that lies above the Nyquist limit of a ``scale``
+    times smaller image; the mean over non-flat images. An image upsampled from that smaller size holds
+    almost none; real images set the reference. Like the ratio, it counts detail, not whether it is right."""
+    _check_images(images, "the images")
+    shares = []
+    for image in images:
+        band, total = _band_and_total_power(image, scale)
+        if total > 0:
+            shares.append(band / total)
+    if not shares:
+        raise EvaluationError("Every image is flat: the high-frequency share is undefined.")
+    return sum(shares) / len(shares)
 
 
 def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
