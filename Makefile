@@ -10,12 +10,17 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,tracking,text]'
+	$(BIN)/python -m pip install -q -e '.[dev,tracking,text,audio]'
 	@# Fashion-MNIST without a download: Debian's package (best effort; root + apt only).
 	@test -d /usr/share/datasets/fashion-mnist || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		(apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
 		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1)) \
 		|| echo "note: Fashion-MNIST package not installed; data=fashion_mnist will download it"; }
+	@# The speech synthesisers of data=spoken_digits (best effort; root + apt only).
+	@{ command -v espeak-ng >/dev/null && command -v flite >/dev/null; } || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -qq espeak-ng flite >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq espeak-ng flite >/dev/null 2>&1)) \
+		|| echo "note: espeak-ng/flite not installed; data=spoken_digits cannot be synthesised (apt-get install espeak-ng flite)"; }
 	@# Headless Chromium for the test of the offline `dvc plots show` page (best effort; root + apt only).
 	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		(apt-get install -y -qq chromium >/dev/null 2>&1 || \

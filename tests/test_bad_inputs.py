@@ -63,7 +63,8 @@ CASES = [
        r"wgan_gp\.",
        subprocess=True),
     _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, "
-       r"captioned_fashion_mnist, captioned_mnist5k, celeba, cifar10, cyclegan_folder, digits"),
+       r"audio_folder, captioned_cub200, captioned_fashion_mnist, captioned_mnist5k, captioned_oxford102, "
+       r"celeba, cifar10, cyclegan_folder, digits"),
     _c("train-unknown-loss", T, "loss=nosuch", r"loss=nosuch.*Available options: hinge, least_squares"),
     _c("train-unknown-hardware", T, "hardware=tpu", r"hardware=tpu.*Available options: cpu, ddp"),
     _c("train-unknown-logger", T, "logger=nosuch", r"logger=nosuch.*Available options: csv, none"),

@@ -361,7 +361,7 @@ def test_every_target_in_conf_is_accepted():
 
 def _options(group: str) -> list[str]:
     found = [f"{group}={p.stem}" for p in sorted((CONF_DIR / group).glob("*.yaml"))]
-    folders = {"data=folder", "data=cyclegan_folder"}  # their path has no default
+    folders = {"data=folder", "data=cyclegan_folder", "data=audio_folder"}  # their path has no default
     return [f"{o} data.loader.path=/images" if o in folders else o for o in found]
 
 

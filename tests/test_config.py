@@ -27,7 +27,11 @@ KNOWN_ANSWER_DATA = [
 AUTHORS_SETS = ["horse2zebra", "monet2photo", "summer2winter_yosemite", "apple2orange"]
 UNPAIRED_DATA = [*KNOWN_ANSWER_DATA, "unpaired", "cyclegan_folder", *AUTHORS_SETS]
 SR_DATA = ["paired_sr_fashion_mnist", "paired_sr_photos", "paired_sr", "paired_sr_div2k"]
-CAPTIONED_DATA = ["captioned_fashion_mnist", "captioned_mnist5k"]  # 3x64x64, labelled, with captions
+# 3x64x64, labelled, with captions (the last two: the papers' real sets, downloaded at first load)
+CAPTIONED_DATA = ["captioned_fashion_mnist", "captioned_mnist5k", "captioned_cub200", "captioned_oxford102"]
+# One-second audio clips [1, 16000] (docs/audio.md). Only the audio families use them, so they are left out
+# of the model x data builds (tests/test_audio_data.py builds each one).
+AUDIO_DATA = ["spoken_digits", "fsdd", "sc09", "speech_commands", "audio_folder"]
 NOISE_MODELS = ["vanilla", "dcgan", "cgan", "cdcgan", "wgan", "wgan_gp"]  # generators fed with noise
 IMAGE_TO_IMAGE_MODELS = ["cyclegan", "srresnet", "srgan"]
 NATIVE_DATA = {"cyclegan": UNPAIRED_DATA, "srresnet": SR_DATA, "srgan": SR_DATA}
@@ -38,7 +42,7 @@ FEW_COMBINATIONS_MODELS = ["stylegan", "gan_int_cls", "stackgan"]
 def test_groups_have_the_documented_options():
     assert set(options("model")) == set(NOISE_MODELS + IMAGE_TO_IMAGE_MODELS + FEW_COMBINATIONS_MODELS)
     assert set(options("data")) == set(
-        IMAGE_DATA + POINT_DATA + FACE_DATA + UNPAIRED_DATA + SR_DATA + CAPTIONED_DATA
+        IMAGE_DATA + POINT_DATA + FACE_DATA + UNPAIRED_DATA + SR_DATA + CAPTIONED_DATA + AUDIO_DATA
     )
     assert set(options("text_encoder")) == {"minilm", "precomputed", "char_cnn_rnn"}
     assert set(options("loss")) >= {"minimax", "non_saturating", "least_squares", "hinge", "wasserstein"}
@@ -95,7 +99,7 @@ def combinations() -> list[tuple[str, str, str]]:
     losses = options("loss")
     models = [m for m in options("model") if m not in FEW_COMBINATIONS_MODELS]
     by_loss = itertools.product(models, ["mnist5k", "ring"], losses)
-    data = [d for d in options("data") if d not in SAME_AS_HORSE2ZEBRA | SAME_AS_FOLDER]
+    data = [d for d in options("data") if d not in SAME_AS_HORSE2ZEBRA | SAME_AS_FOLDER | set(AUDIO_DATA)]
     crossed = itertools.product(models, data, ["least_squares"])
     native = [(m, NATIVE_DATA[m][0], loss) for m in IMAGE_TO_IMAGE_MODELS for loss in losses]
     # StyleGAN: every loss on 32 px images, and data it cannot use (28 px, points)

@@ -165,7 +165,8 @@ def _count(split_record: dict) -> str:
         return " + ".join(
             f"{v['num_samples']} {name}"
             for name, v in split_record["fields"].items()
-            if len(v["shape"]) == 3  # images; labels and other per-sample values are not counted
+            # images [C, H, W] and audio clips [1, T]; labels and other per-sample values are not counted
+            if len(v["shape"]) >= 2
         )
     return str(split_record["num_samples"])
 

@@ -350,8 +350,10 @@ def register_configs() -> None:
     cs.store(group="data", name="schema_fields_data", node=FieldsDataConfig)
     cs.store(group="hardware", name="schema_hardware", node=HardwareConfig)
     # Family groups kept in their own modules (they import this one's base dataclasses).
+    from ganforge.config.schema_audio import register_audio_configs
     from ganforge.config.schema_sr import register_sr_configs
     from ganforge.config.schema_text import register_text_configs
 
     register_sr_configs(cs)
     register_text_configs(cs)
+    register_audio_configs(cs)
