@@ -59,8 +59,8 @@ SAMPLES = "data=digits metrics=[fid10_classifier] eval.classifier_path={evaluato
 CASES = [
     # ---------------------------------------------------------------- config: unknown group options
     _c("train-unknown-model", T, "model=nosuch", r"model=nosuch: .*no option 'nosuch'.*Available options: "
-       r"cdcgan, cgan, cyclegan, dcgan, gan_int_cls, srgan, srresnet, stackgan, stylegan, vanilla, wgan, "
-       r"wgan_gp\.",
+       r"cdcgan, cgan, cyclegan, dcgan, gan_int_cls, specgan, srgan, srresnet, stackgan, stylegan, vanilla, "
+       r"wavegan, wgan, wgan_gp\.",
        subprocess=True),
     _c("train-unknown-data", T, "data=nosuch", r"data=nosuch.*Available options: apple2orange, "
        r"audio_folder, captioned_cub200, captioned_fashion_mnist, captioned_mnist5k, captioned_oxford102, "

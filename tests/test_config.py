@@ -30,13 +30,14 @@ SR_DATA = ["paired_sr_fashion_mnist", "paired_sr_photos", "paired_sr", "paired_s
 # 3x64x64, labelled, with captions (the last two: the papers' real sets, downloaded at first load)
 CAPTIONED_DATA = ["captioned_fashion_mnist", "captioned_mnist5k", "captioned_cub200", "captioned_oxford102"]
 # One-second audio clips [1, 16000] (docs/audio.md). Only the audio families use them, so they are left out
-# of the model x data builds (tests/test_audio_data.py builds each one).
+# of the model x data builds (tests/test_audio_data.py builds each one); the audio families get a few.
 AUDIO_DATA = ["spoken_digits", "fsdd", "sc09", "speech_commands", "audio_folder"]
+AUDIO_MODELS = ["wavegan", "specgan"]  # tests/test_wavegan.py trains both
 NOISE_MODELS = ["vanilla", "dcgan", "cgan", "cdcgan", "wgan", "wgan_gp"]  # generators fed with noise
 IMAGE_TO_IMAGE_MODELS = ["cyclegan", "srresnet", "srgan"]
 NATIVE_DATA = {"cyclegan": UNPAIRED_DATA, "srresnet": SR_DATA, "srgan": SR_DATA}
 # Families with their own test file get a few representative builds here, not the product.
-FEW_COMBINATIONS_MODELS = ["stylegan", "gan_int_cls", "stackgan"]
+FEW_COMBINATIONS_MODELS = ["stylegan", "gan_int_cls", "stackgan", *AUDIO_MODELS]
 
 
 def test_groups_have_the_documented_options():
@@ -56,13 +57,15 @@ UNLABELLED_DATA = {
     "ring", "grid", "folder", *FACE_DATA, "unpaired", "cyclegan_folder", *AUTHORS_SETS,
     "paired_sr_photos", "paired_sr", "paired_sr_div2k",
 }  # fmt: skip
-LIPSCHITZ_MODELS = {"wgan", "wgan_gp"}  # constrain the critic themselves
+LIPSCHITZ_MODELS = {"wgan", "wgan_gp", *AUDIO_MODELS}  # constrain the critic themselves
 SR_MODELS = {"srresnet", "srgan"}  # read data.scale, which only paired SR data has
 NOT_DCGAN_SIZED = {"paired_sr_photos", "paired_sr", "paired_sr_div2k"}  # 96 px: not 4*2^n or 7*2^n
 
 
 def expected_error(model: str, data: str, loss: str) -> str | None:
     """The ConfigError message an invalid combination must raise, or None for a valid one."""
+    if model in AUDIO_MODELS and data not in AUDIO_DATA:  # the networks refuse it, before any loss check
+        return f"model={model} generates mono audio clips"
     if model == "stylegan" and data in POINT_DATA:
         return "model=stylegan generates images"
     if model == "stylegan" and data == "mnist5k":  # 28 px
@@ -109,6 +112,9 @@ def combinations() -> list[tuple[str, str, str]]:
     few += [("gan_int_cls", "captioned_mnist5k", loss) for loss in losses]
     few += [("gan_int_cls", d, "least_squares") for d in ("mnist5k", "ring", "paired_sr")]
     few += [("stackgan", "captioned_fashion_mnist", loss) for loss in losses]
+    # WaveGAN / SpecGAN: every loss on audio data, and data they cannot use (images, points)
+    few += [(m, "spoken_digits", loss) for m in AUDIO_MODELS for loss in losses]
+    few += [(m, d, "least_squares") for m in AUDIO_MODELS for d in ("mnist5k", "ring")]
     return sorted(set(by_loss) | set(crossed) | set(native) | set(few))
 
 

@@ -7,6 +7,8 @@ draw one row per class, or only class ``class`` when it is given. Inputs and pic
 PNG is labelled like the training run's grids (the checkpoint's step and run name, >= 512 px).
 Further ``key=value`` arguments are the family's sampling options (``truncation=0.7`` for model=stylegan;
 ``AdversarialModule.sampling_options``), checked before any sample is drawn and named in the file names.
+Families with other files of their samples (``extra_media``: WaveGAN / SpecGAN's WAV clips) write those
+of the pictured samples (the first 256) beside the PNG, in ``<stem>_audio/``.
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ def sample_checkpoint(
     run_dir = ckpt_file.parent.parent if ckpt_file.parent.name == "checkpoints" else None
     title = f"step {step}" + ("" if label is None else f", class {label}")
     label_picture(png_path, [title, picture_run_name(cfg, run_dir) if run_dir else str(cfg.run_name)])
+    # Other files of the pictured samples, e.g. an audio family's WAVs in <stem>_audio/.
+    for _, paths in module.extra_media(out_dir / stem, samples[:shown], datamodule, limit=shown).values():
+        if paths:
+            print(f"wrote {len(paths)} files to {Path(paths[0]).parent}")
     return png_path, tensor_path
 
 

@@ -5,8 +5,9 @@
 * goes online when an API key is available (``WANDB_API_KEY`` or a netrc entry for the W&B host) and
   offline otherwise, or when asked (``logger.wandb.offline=true``, ``WANDB_MODE=offline``);
 * logs the run's resolved config (sent by the RunRecord callback at fit start), every metric the
-  callbacks send (losses, D(x), D(G(z)), learning rates, evaluation metrics) and the sample grids as
-  images, all against the generator-step counter ``gen_step``;
+  callbacks send (losses, D(x), D(G(z)), learning rates, evaluation metrics), the sample grids as
+  images and an audio family's clips as audio (``log_audio``), all against the generator-step counter
+  ``gen_step``;
 * uploads ``checkpoints/last.ckpt`` as a model artifact at the end of a successful online run;
 * turns every W&B failure into a warning: tracking never stops training;
 * is finished by :func:`finish_loggers` at the end of every job (also a failed one), so each Hydra job
@@ -161,6 +162,7 @@ class GanforgeWandbLogger(WandbLogger):
     log_hyperparams = rank_zero_only(_never_fatal(WandbLogger.log_hyperparams))
     log_image = rank_zero_only(_never_fatal(WandbLogger.log_image))
     log_table = rank_zero_only(_never_fatal(WandbLogger.log_table))
+    log_audio = rank_zero_only(_never_fatal(WandbLogger.log_audio))
 
     @rank_zero_only
     @_never_fatal
