@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from helpers.spoken_digits import HAVE_SYNTHS, TINY, TINY_OVERRIDES
 
 sf = pytest.importorskip("soundfile", reason="the audio extra (pip install -e '.[audio]') is not installed")
 
@@ -19,25 +20,8 @@ from ganforge.data import audio_digits as ad  # noqa: E402
 from ganforge.data import audio_sources as asrc  # noqa: E402
 from ganforge.errors import DatasetError  # noqa: E402
 
-HAVE_SYNTHS = shutil.which("espeak-ng") is not None and shutil.which("flite") is not None
 needs_synths = pytest.mark.skipif(not HAVE_SYNTHS, reason="espeak-ng/flite not installed (make install)")
-# Two voices, one per synthesiser and one per split, 10 digits, 2 takes each: 40 clips, < 1 s.
-TINY = dict(
-    espeak_accents=["en-us"],
-    espeak_variants=["m3"],
-    flite_voices=["slt"],
-    test_voices=["flite:slt"],
-    utterances=2,
-)
-TINY_OVERRIDES = [
-    "data=spoken_digits",
-    "data.loader.espeak_accents=[en-us]",
-    "data.loader.espeak_variants=[m3]",
-    "data.loader.flite_voices=[slt]",
-    "data.loader.test_voices=[flite:slt]",
-    "data.loader.utterances=2",
-    "data.batch_size=8",
-]
+TINY_OVERRIDES = [*TINY_OVERRIDES, "data.batch_size=8"]
 
 
 @pytest.fixture(scope="module")

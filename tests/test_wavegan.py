@@ -6,11 +6,11 @@ sample step and sent to a logger's log_audio, ganforge-sample writes WAVs. Offli
 from __future__ import annotations
 
 import math
-import shutil
 
 import lightning as L
 import pytest
 import torch
+from helpers.spoken_digits import HAVE_SYNTHS, TINY_OVERRIDES
 from helpers.tensors import flat_params
 from lightning.pytorch.loggers import Logger
 
@@ -21,17 +21,7 @@ from ganforge.errors import ConfigError  # noqa: E402
 from ganforge.networks.specgan import SpecGANDiscriminator, SpecGANGenerator  # noqa: E402
 from ganforge.networks.wavegan import WaveGANDiscriminator, WaveGANGenerator, phase_shuffle  # noqa: E402
 
-HAVE_SYNTHS = shutil.which("espeak-ng") is not None and shutil.which("flite") is not None
-# The tiny set of tests/test_audio_data.py: two voices, 10 digits, 2 takes: 20 train / 20 test clips.
-TINY_DATA = [
-    "data=spoken_digits",
-    "data.loader.espeak_accents=[en-us]",
-    "data.loader.espeak_variants=[m3]",
-    "data.loader.flite_voices=[slt]",
-    "data.loader.test_voices=[flite:slt]",
-    "data.loader.utterances=2",
-    "data.batch_size=4",
-]
+TINY_DATA = [*TINY_OVERRIDES, "data.batch_size=4"]
 TINY_RUN = [
     "hardware.num_threads=1",
     "model.model_dim=2",

@@ -10,7 +10,6 @@ Synthesises the spoken-digit set of ``data=spoken_digits`` (ganforge.data.audio_
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -40,18 +39,16 @@ def synth_digits(cfg) -> tuple[dict, Path, float | None]:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    from ganforge.config.params import config_from_argv
-    from ganforge.io import atomic_write_text
+    from ganforge.config.params import config_from_argv, split_when_used, write_not_used
 
-    when_used = "--when-used" in argv
-    argv = [a for a in argv if a != "--when-used"]
+    when_used, argv = split_when_used(argv)
     try:
         cfg = config_from_argv(argv)
         target = OmegaConf.select(cfg, "data.loader._target_")
         if when_used and target != TARGET:
             note = Path(str(cfg.paths.data_dir)) / "synth" / "spoken_digits" / "not_used.json"
             reason = {"data": str(cfg.data.name), "reason": "the pipeline's data is not data=spoken_digits"}
-            atomic_write_text(note, json.dumps(reason, indent=2) + "\n")
+            write_not_used(note, reason)
             print(f"data={cfg.data.name} is not the synthesised spoken digits: nothing to do; wrote {note}")
             return
         manifest, folder, seconds = synth_digits(cfg)

@@ -61,24 +61,19 @@ def train_text_encoder(cfg, progress_bar: bool | None = None) -> tuple[dict, str
 
 def write_not_used(cfg, target: str | None):
     """``not_used.json`` where the encoder would go: the DVC stage's output when no char-CNN-RNN is used."""
-    import json
     from pathlib import Path
 
-    from ganforge.io import atomic_write_text
+    from ganforge.config.params import write_not_used as write_note
 
-    note = Path(str(cfg.text_training.path)).parent / "not_used.json"
-    note.parent.mkdir(parents=True, exist_ok=True)
     reason = {"text_encoder": target, "reason": "the pipeline's text_encoder is not char_cnn_rnn"}
-    atomic_write_text(note, json.dumps(reason, indent=2) + "\n")
-    return note
+    return write_note(Path(str(cfg.text_training.path)).parent / "not_used.json", reason)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    from ganforge.config.params import config_from_argv
+    from ganforge.config.params import config_from_argv, split_when_used
 
-    when_used = "--when-used" in argv
-    argv = [a for a in argv if a != "--when-used"]
+    when_used, argv = split_when_used(argv)
     try:
         cfg = config_from_argv(argv)
         target = OmegaConf.select(cfg, "text_encoder._target_")

@@ -57,3 +57,21 @@ def config_from_argv(argv: Sequence[str]) -> DictConfig:
         return compose_config(list(argv))
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(composition_message(exc)) from exc
+
+
+def split_when_used(argv: Sequence[str]) -> tuple[bool, list[str]]:
+    """(whether ``--when-used`` was given, the other arguments): the flag of DVC stages that every
+    pipeline runs but only some configs need (train_text_encoder, synth_digits)."""
+    return "--when-used" in argv, [a for a in argv if a != "--when-used"]
+
+
+def write_not_used(note: Path, reason: dict) -> Path:
+    """The output such a stage writes when the pipeline's config does not use it: ``note`` (JSON, written
+    atomically), so DVC still finds the stage's declared output."""
+    import json
+
+    from ganforge.io import atomic_write_text
+
+    note.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(note, json.dumps(reason, indent=2) + "\n")
+    return note
