@@ -39,6 +39,7 @@ class AudioDataModule(FieldsDataModule):
     ):
         super().__init__(loader, fields, sample_field=sample_field, **kwargs)
         self.sample_rate, self.num_samples = int(sample_rate), int(num_samples)
+        self._distance_moments: Any = None  # fitted at the first distance_features call
         if self.sample_field is None:
             raise ConfigError(f"data={self.name}: audio data needs data.sample_field (the clips' field).")
         if self.shape != (1, self.num_samples):
@@ -66,6 +67,23 @@ class AudioDataModule(FieldsDataModule):
 
     def field_to_model_space(self, name: str, values: torch.Tensor) -> torch.Tensor:
         return int16_to_float(values) if name == self.sample_field else values
+
+    def distance_features(self, samples: torch.Tensor) -> torch.Tensor:
+        """Clips (storage space) -> SpecGAN's log-magnitude spectrogram, each bin standardised with the
+        training clips' moments (not clipped), flattened: the frequency domain WaveGAN's paper compares
+        nearest neighbours in (a waveform distance would mostly measure phase)."""
+        from ganforge.audio.spectrogram import SpectrogramNormalizer, log_magnitude
+
+        if self._distance_moments is None:
+            self._distance_moments = SpectrogramNormalizer.fit(self.split_fields("train")[self.sample_field])
+        norm = self._distance_moments
+        out = [
+            (
+                (log_magnitude(int16_to_float(c)) - norm.mean[:, None]) / norm.std[:, None].clamp_min(1e-6)
+            ).flatten(1)
+            for c in samples.split(256)
+        ]
+        return torch.cat(out)
 
     def render(self, samples: torch.Tensor, path: Path, nrow: int | None = None) -> None:
         """Spectrogram pictures (dB, fixed scale) of generated clips [B, 1, T] in [-1, 1], as one grid."""

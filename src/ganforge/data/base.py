@@ -144,6 +144,11 @@ class FieldDataModule(L.LightningDataModule):
 
         save_image_grid(samples, path, nrow)
 
+    def distance_features(self, samples: torch.Tensor) -> torch.Tensor:
+        """Storage-space samples -> float [N, d] vectors whose Euclidean distances the ``nn`` metrics
+        (nearest neighbours: memorisation and diversity) measure; default: the model-space values."""
+        return self.field_to_model_space(self.sample_field or "", samples).float().flatten(1)
+
     # ----------------------------------------------------------------- splits, for families and metrics
     def split_fields(self, split: str) -> Fields:
         """A whole split in storage space (the train split as trained on; others loaded once)."""

@@ -1,5 +1,6 @@
 """The evaluator classifier as a LightningModule: cross-entropy with Adam and a one-cycle schedule, random
-shifts of small training sets, and top-1 accuracy of each test dataloader (torchmetrics).
+shifts of small training sets (translations of images, time shifts of clips), and top-1 accuracy of each
+test dataloader (torchmetrics).
 
 ganforge.metrics.train_classifier builds the data and the Trainer around it; the network itself is
 ganforge.metrics.extractors' (what load_classifier rebuilds from the saved file).
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
+from ganforge.metrics.audio_classifier import random_time_shift
 from ganforge.metrics.extractors import prepare_samples
 
 # Names of the test dataloaders' accuracies, in the order train_classifier passes them to trainer.test.
@@ -51,7 +53,7 @@ class ClassifierModule(L.LightningModule):
         self.net = net
         self.shape = [int(s) for s in shape]
         self.lr, self.weight_decay, self.total_steps = lr, weight_decay, total_steps
-        self.augment_shift = augment_shift if len(shape) == 3 else 0.0  # points are not shifted
+        self.augment_shift = augment_shift if len(shape) in (2, 3) else 0.0  # points are not shifted
         # A stream of its own (not the sampler's), offset so the two seeds do not draw the same numbers.
         self.shift_generator = torch.Generator().manual_seed(seed + 1)
         self.accuracies = nn.ModuleList(
@@ -61,8 +63,10 @@ class ClassifierModule(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         samples, labels = batch
         x = prepare_samples(samples, self.shape)  # as the metrics convert samples
-        if self.augment_shift > 0:
+        if self.augment_shift > 0 and len(self.shape) == 3:
             x = random_shift(x, self.augment_shift, self.shift_generator)
+        elif self.augment_shift > 0:  # clips: up to augment_shift spectrogram frames (hops) either way
+            x = random_time_shift(x, self.augment_shift, self.shift_generator)
         _, logits = self.net(x)
         loss = F.cross_entropy(logits, labels)
         self.log("loss", loss, prog_bar=True, logger=False)

@@ -98,3 +98,21 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> t
         fake.float(), real.float(), neighborhood=PR_NEIGHBORHOOD, batch_size=2000
     )
     return float(precision), float(recall)
+
+
+def nearest_neighbour_distances(
+    fake: torch.Tensor, train: torch.Tensor, chunk: int = 256
+) -> tuple[float, float]:
+    """(D_self, D_train) of Donahue et al. 2019: the mean Euclidean distance of each generated sample to
+    its nearest neighbour among the *other* generated samples (low: little diversity) and among the
+    training samples (near zero: memorised). Exact, in chunks of ``chunk`` rows (float64 sums)."""
+    fake, train = fake.double(), train.double()
+    to_self, to_train = [], []
+    for start in range(0, len(fake), chunk):
+        rows = fake[start : start + chunk]
+        d_self = torch.cdist(rows, fake)
+        idx = torch.arange(len(rows))
+        d_self[idx, idx + start] = float("inf")  # not itself
+        to_self.append(d_self.min(dim=1).values)
+        to_train.append(torch.cdist(rows, train).min(dim=1).values)
+    return float(torch.cat(to_self).mean()), float(torch.cat(to_train).mean())

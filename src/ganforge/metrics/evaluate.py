@@ -43,9 +43,13 @@ class EvalSettings:
 
 
 def to_storage(samples: torch.Tensor) -> torch.Tensor:
-    """Model-space images ([-1, 1] floats, [N, C, H, W]) -> uint8 as if saved to PNG; points unchanged."""
+    """Model-space samples -> storage space: images ([-1, 1] floats, [N, C, H, W]) to uint8 as if saved to
+    PNG; clips ([-1, 1] floats, [N, 1, T]) to int16 as if saved to a 16-bit WAV (x * 32768, the inverse of
+    the datamodule's x / 32768, clipped); points unchanged."""
     if samples.dim() == 4 and samples.is_floating_point():
         return ((samples.detach().float().cpu() + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    if samples.dim() == 3 and samples.is_floating_point():
+        return (samples.detach().float().cpu() * 32768.0).round_().clamp_(-32768, 32767).to(torch.int16)
     return samples.detach().cpu()
 
 
@@ -67,6 +71,8 @@ class MetricSuite:
         self.settings = settings
         self._extractors: dict[str, Extractor] = {}
         self._real: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._train_distance: torch.Tensor | None = None  # the nn metrics' training vectors, made once
+        self._recognizer: Any = None
         self._check_applicable()
 
     @property
@@ -76,6 +82,11 @@ class MetricSuite:
 
     def _check_applicable(self) -> None:
         for spec in self.specs:
+            if spec.kind == "speech_digits" and not callable(getattr(self.datamodule, "write_audio", None)):
+                raise EvaluationError(
+                    f"{spec.name} recognises spoken digits in audio clips; data={self.datamodule.name} is "
+                    "not audio. Use it with audio data (e.g. data=spoken_digits)."
+                )
             if spec.kind == "modes" and not hasattr(self.datamodule, "means"):
                 raise EvaluationError(
                     f"{spec.name} measures mode coverage of a 2-D Gaussian mixture; "
@@ -160,6 +171,10 @@ class MetricSuite:
                 out = mode_coverage(subset, self.datamodule.means, float(self.datamodule.std))
                 results.update({f"{spec.name}_{k}": float(v) for k, v in out.items()})
                 continue
+            if spec.kind in ("nn", "speech_digits"):
+                out = self._unrouted(spec.kind, subset)
+                results.update({f"{spec.name}_{k}": float(v) for k, v in out.items()})
+                continue
             if spec.kind == "stacked_modes":
                 out = stacked_modes(
                     subset, self.extractor("classifier", digits=True), self.settings.batch_size
@@ -182,6 +197,22 @@ class MetricSuite:
                 results[f"{spec.name}_precision"], results[f"{spec.name}_recall"] = p, r
         return results
 
+    def _unrouted(self, kind: str, samples: torch.Tensor) -> dict[str, float]:
+        """The metrics with no feature extractor of their own: nearest neighbours and speech digits."""
+        if kind == "nn":
+            if self._train_distance is None:
+                real, _ = self.datamodule.reference(self.field, REFERENCE_SPLIT)
+                self._train_distance = self.datamodule.distance_features(real)
+            d_self, d_train = compute.nearest_neighbour_distances(
+                self.datamodule.distance_features(samples), self._train_distance
+            )
+            return {"self": d_self, "train": d_train}
+        from ganforge.metrics.speech_recognition import DigitRecognizer, digit_scores
+
+        if self._recognizer is None:
+            self._recognizer = DigitRecognizer(int(getattr(self.datamodule, "sample_rate", 16_000)))
+        return digit_scores(self._recognizer.recognise(samples))
+
     def protocol(self) -> dict[str, Any]:
         """What the numbers depend on, for metrics.json."""
         info: dict[str, Any] = {
@@ -197,6 +228,12 @@ class MetricSuite:
                 entry["extractor"] = ex.identity()
                 if hasattr(ex, "info"):
                     entry["extractor"].update(ex.info)
+            elif spec.kind == "nn":
+                entry["space"] = f"{type(self.datamodule).__name__}.distance_features; Euclidean"
+            elif spec.kind == "speech_digits":
+                from ganforge.metrics.speech_recognition import recogniser_identity
+
+                entry["recogniser"] = recogniser_identity()
             info["metrics"][spec.name] = entry
         return info
 

@@ -1,14 +1,16 @@
 """Feature extractors of the two FID routes, never silently swapped for one another.
 
 - ``classifier``: a small network ganforge trains on the dataset itself (``ganforge-train-evaluator``):
-  a LeNet-style CNN for images (any size, through adaptive pooling) or an MLP for 2-D points. Its
+  a LeNet-style CNN for images (any size, through adaptive pooling), a spectrogram CNN for audio clips
+  (``ganforge.metrics.audio_classifier``) or an MLP for 2-D points. Its
   penultimate layer gives the features (FID, KID, precision/recall), its logits the class posteriors (IS,
   mode counting). Numbers are comparable only between runs scored with the same classifier file.
 - ``inception``: the Inception-v3 of the FID/IS literature (torch-fidelity's port, through torchmetrics)
   with the TF1-compatible bilinear resize (``antialias=False``), so numbers match published ones.
 
 Every extractor takes samples in *storage space*: uint8 images [N, C, H, W] (generated images are
-quantised the same way, as if saved to PNG) or float points [N, D].
+quantised the same way, as if saved to PNG), int16 clips [N, 1, T] (as if saved to a 16-bit WAV) or float
+points [N, D].
 """
 
 from __future__ import annotations
@@ -113,17 +115,27 @@ class PointClassifier(nn.Module):
 
 
 def build_classifier_net(shape: list[int], num_classes: int, feature_dim: int | None = None) -> nn.Module:
-    """The classifier architecture for one sample shape: [C, H, W] images or [D] points."""
+    """The classifier architecture for one sample shape: [C, H, W] images, [1, T] clips or [D] points."""
     if len(shape) == 3:
         return ImageClassifier(shape[0], num_classes, feature_dim or 512, image_size=(shape[1], shape[2]))
+    if len(shape) == 2 and shape[0] == 1:
+        from ganforge.metrics.audio_classifier import AudioClassifier
+
+        return AudioClassifier(num_classes, feature_dim or 256)
     if len(shape) == 1:
         return PointClassifier(shape[0], num_classes, feature_dim or 128)
-    raise EvaluationError(f"No classifier architecture for samples of shape {shape}; use [C, H, W] or [D].")
+    raise EvaluationError(
+        f"No classifier architecture for samples of shape {shape}; use [C, H, W] images, [1, T] mono "
+        "clips or [D] points."
+    )
 
 
 def prepare_samples(x: torch.Tensor, shape: list[int]) -> torch.Tensor:
-    """Storage-space samples -> the classifier's input: uint8 images to [-1, 1] at the trained size; points
-    as float. The same conversion when the classifier is trained (classifier_module) and when it scores."""
+    """Storage-space samples -> the classifier's input: uint8 images to [-1, 1] at the trained size; int16
+    clips to [-1, 1) floats (x / 32768) padded or cut to the trained length; points as float. The same
+    conversion when the classifier is trained (classifier_module) and when it scores."""
+    if len(shape) == 2:
+        return _prepare_clips(x, shape)
     if len(shape) == 1:
         if x.dim() != 2 or x.shape[1] != shape[0]:
             raise EvaluationError(
@@ -142,6 +154,18 @@ def prepare_samples(x: torch.Tensor, shape: list[int]) -> torch.Tensor:
     if list(x.shape[-2:]) != shape[1:]:
         x = F.interpolate(x, size=shape[1:], mode="bilinear", align_corners=False, antialias=False)
     return x
+
+
+def _prepare_clips(x: torch.Tensor, shape: list[int]) -> torch.Tensor:
+    if x.dim() != 3 or x.shape[1] != shape[0]:
+        raise EvaluationError(
+            f"The audio classifier expects mono clips [N, 1, T]; got samples of shape {list(x.shape)}."
+        )
+    if x.dtype != torch.int16:
+        raise EvaluationError("Audio samples must reach the extractor as int16 (quantised) clips.")
+    from ganforge.audio.spectrogram import fit_samples
+
+    return fit_samples(x.float().div_(32768.0), int(shape[1]))
 
 
 # --------------------------------------------------------------------------- extractors
@@ -181,6 +205,10 @@ class ClassifierExtractor(Extractor):
     def preprocessing(self) -> str:
         if len(self.shape) == 3:
             return f"uint8/127.5-1;bilinear-noaa->{self.shape[1]}x{self.shape[2]}"
+        if len(self.shape) == 2:
+            from ganforge.metrics.audio_classifier import FRONT_END
+
+            return f"{FRONT_END};fit->{self.shape[1]}"
         return "float32-identity"
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,12 @@ is                 inception score, mean and std (torchmetrics)            is10k
 pr                 k-NN precision and recall, k=3 (torch-fidelity)         pr10k_classifier
 modes              2-D mixture mode coverage (VEEGAN/PacGAN protocol)      modes2k5
 stacked_modes      Stacked-MNIST modes of 1,000 and KL (digit classifier)  stacked_modes26k
+nn                 nearest-neighbour distances D_self / D_train            nn1k
+speech_digits      pocketsphinx's digit recognition (audio only)           speech_digits2k
 =================  ======================================================  ==========================
+
+``nn`` measures in the datamodule's ``distance_features`` space (pixels in [-1, 1] for images, SpecGAN's
+standardised log spectrogram for audio); ``speech_digits`` is ganforge.metrics.speech_recognition.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ KINDS: dict[str, tuple[bool, str]] = {
     "pr": (True, "k-NN precision and recall, k=3 (Kynkaanniemi et al. 2019)"),
     "modes": (False, "2-D mixtures: modes captured, % high quality, reverse KL (VEEGAN/PacGAN)"),
     "stacked_modes": (False, "Stacked MNIST: modes covered of 1,000 and KL to uniform (digit classifier)"),
+    "nn": (False, "mean distance to the nearest other sample (_self) and training sample (_train)"),
+    "speech_digits": (False, "audio: share pocketsphinx recognises as a digit, digit histogram and KL"),
 }
 EXAMPLES = [
     "fid10k_classifier",
@@ -41,6 +48,8 @@ EXAMPLES = [
     "pr10k_classifier",
     "modes2k5",
     "stacked_modes26k",
+    "nn1k",
+    "speech_digits2k",
 ]
 _NAME = re.compile(r"^(?P<kind>[a-z_]+?)(?P<count>\d+(?:k\d*)?)(?:_(?P<route>[a-z]+))?$")
 

@@ -1,4 +1,5 @@
-"""Read samples made by any tool (an image folder, or a .npy / .pt tensor) into a dataset's storage space."""
+"""Read samples made by any tool (an image or audio folder, or a .npy / .pt tensor) into a dataset's
+storage space."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ganforge.errors import EvaluationError
 from ganforge.finite import check_finite_samples
 from ganforge.torch_files import UnreadableFile, load_weights_only
 
-FORMATS = "a folder of images, a .npy file or a .pt file (torch.save of one tensor)"
+FORMATS = "a folder of images (or audio files), a .npy file or a .pt file (torch.save of one tensor)"
 
 
 def _read_tensor(path: Path) -> torch.Tensor:
@@ -63,10 +64,43 @@ def _images_to_storage(x: torch.Tensor, shape: tuple[int, ...], path: Path) -> t
     return fit_images(x.contiguous(), image_size=shape[-1], channels=shape[0])
 
 
+def _clips_to_storage(x: torch.Tensor, num_samples: int, path: Path) -> torch.Tensor:
+    from ganforge.audio.spectrogram import fit_samples
+
+    if x.dim() == 2:  # [N, T] mono
+        x = x[:, None]
+    if x.dim() != 3 or x.shape[1] != 1:
+        raise EvaluationError(
+            f"samples={path} has shape {list(x.shape)}; clips must be mono [N, 1, T] or [N, T]."
+        )
+    if x.dtype != torch.int16:
+        x = x.float()
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -1.001 or hi > 1.001:
+            raise EvaluationError(
+                f"samples={path} holds floats in [{lo:.3g}, {hi:.3g}]; float clips are read as model space "
+                "[-1, 1] (what ganforge-sample writes). Save int16 samples or rescale to [-1, 1]."
+            )
+        x = (x * 32768.0).round().clamp(-32768, 32767).to(torch.int16)
+    return fit_samples(x, num_samples).contiguous()  # WaveGAN's 16,384 cut to the data's length
+
+
 def load_samples(path: str | Path, datamodule: InMemoryDataModule) -> torch.Tensor:
-    """Samples in the dataset's storage space: uint8 [N, C, H, W] images fitted to its shape, or points."""
+    """Samples in the dataset's storage space: uint8 [N, C, H, W] images fitted to its shape, int16 clips
+    [N, 1, T] of audio data (a folder of audio files is decoded as the data's loaders do), or points."""
     path = Path(path).expanduser()
     shape = datamodule.shape
+    audio = callable(getattr(datamodule, "write_audio", None))
+    if audio and path.is_dir():
+        from ganforge.audio.io import audio_under, decode_clips
+        from ganforge.errors import DatasetError
+
+        try:
+            _, files = audio_under(path, "samples", "give a folder of audio files or a tensor file")
+            clips, _, _ = decode_clips(files, datamodule.sample_rate, datamodule.num_samples, name=str(path))
+        except DatasetError as exc:
+            raise EvaluationError(str(exc)) from exc
+        return clips
     if path.is_dir():
         from ganforge.data.sources import image_folder
 
@@ -85,6 +119,8 @@ def load_samples(path: str | Path, datamodule: InMemoryDataModule) -> torch.Tens
             "samples as one tensor [N, ...] with N >= 1, e.g. what ganforge-sample writes."
         )
     check_finite_samples(x, f"samples={path}")
+    if audio:
+        return _clips_to_storage(x, datamodule.num_samples, path)
     if len(shape) == 3:
         return _images_to_storage(x, shape, path)
     if x.dim() != 2 or tuple(x.shape[1:]) != shape or not x.is_floating_point():
