@@ -21,6 +21,7 @@ TABLE_SCRIPTS = [
     "bench_srgan",
     "bench_stylegan",
     "bench_text_to_image",
+    "bench_audio",
 ]
 
 
