@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,tracking,text,audio]'
+	$(BIN)/python -m pip install -q -e '.[dev,tracking,text,audio,voxels]'
 	@# Fashion-MNIST without a download: Debian's package (best effort; root + apt only).
 	@test -d /usr/share/datasets/fashion-mnist || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		(apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
