@@ -80,6 +80,9 @@ CASES = [
     _c("train-unknown-key", T, "model.d_stepz=3", r"model\.d_stepz is not a key of 'model'\. Did you mean "
        r"model\.d_steps\?"),
     _c("train-unknown-data-key", T, "data.bach_size=3", r"Did you mean data\.batch_size\?"),
+    _c("train-sweep-key-of-swept-options", T, "-m model=wavegan,specgan model.model_dim=2",
+       r"model\.model_dim is not a key of 'model'\..*write \+\+model\.model_dim=\.\.\. for a key that "
+       r"only the swept options have", subprocess=True),
     _c("train-wrong-type", T, "trainer.max_steps=many", r"trainer\.max_steps: Value 'many'.*Integer"),
     _c("train-float-for-int", T, "trainer.seed=1.5", r"trainer\.seed: Value '1\.5'.*Integer"),
     _c("train-empty-value", T, "data.batch_size=", r"data\.batch_size: Value ''.*Integer"),

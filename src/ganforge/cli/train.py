@@ -71,7 +71,7 @@ def _user_message(exc: BaseException) -> str | None:
     if any(frame.f_code is run_job.__code__ for frame, _ in traceback.walk_tb(exc.__traceback__)):
         return None
     if isinstance(exc, HydraException | OmegaConfBaseException):
-        return composition_message(exc)
+        return composition_message(exc, multirun=bool({"-m", "--multirun"} & set(sys.argv[1:])))
     if isinstance(exc, OSError) and exc.filename:
         return _run_dir_message(exc)
     return None

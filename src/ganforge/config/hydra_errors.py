@@ -51,21 +51,30 @@ def _missing_option(exc: MissingConfigException) -> str | None:
     )
 
 
-def _unknown_key(cause: ConfigAttributeError | ConfigKeyError) -> str:
+def _unknown_key(cause: ConfigAttributeError | ConfigKeyError, multirun: bool = False) -> str:
     full_key = str(cause.full_key)
     parent, _, key = full_key.rpartition(".")
     node = cause.parent_node
     keys = [str(k) for k in node.keys() if k != "hydra"] if isinstance(node, DictConfig) else []
     where = f"'{parent}'" if parent else "the config"
     listing = f" Its keys: {', '.join(keys)}." if keys else ""
+    # Hydra's multirun composes the overrides that do not sweep against the groups' default options first
+    # (hydra#1559), so a key only the swept options have fails there although every job would accept it.
+    sweep = (
+        f" In a sweep over config groups (-m model=a,b), Hydra checks the other overrides against the "
+        f"groups' default options first: write ++{full_key}=... for a key that only the swept options have."
+        if multirun and parent
+        else ""
+    )
     return (
         f"{full_key} is not a key of {where}.{_did_you_mean(key, keys, f'{parent}.' if parent else '')}"
-        f"{listing} `ganforge-train --cfg job` prints the whole config."
+        f"{listing} `ganforge-train --cfg job` prints the whole config.{sweep}"
     )
 
 
-def composition_message(exc: BaseException) -> str:
-    """One paragraph for a Hydra / OmegaConf composition error (unknown option or key, bad value, syntax)."""
+def composition_message(exc: BaseException, multirun: bool = False) -> str:
+    """One paragraph for a Hydra / OmegaConf composition error (unknown option or key, bad value, syntax);
+    ``multirun``: the command is a sweep (-m), whose unknown keys get a hint of their own."""
     if isinstance(exc, MissingConfigException) and (message := _missing_option(exc)):
         return message
     if isinstance(exc, OverrideParseException):
@@ -75,7 +84,7 @@ def composition_message(exc: BaseException) -> str:
         )
     cause = exc if isinstance(exc, OmegaConfBaseException) else exc.__cause__
     if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
-        return _unknown_key(cause)
+        return _unknown_key(cause, multirun)
     if isinstance(cause, OmegaConfBaseException) and cause.full_key:
         return f"{cause.full_key}: {_first_line(cause.msg or str(cause))}."
     # Anything else (a missing primary config, --config-dir not found): Hydra's text, minus the search path.
