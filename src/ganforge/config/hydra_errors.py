@@ -59,7 +59,8 @@ def _unknown_key(cause: ConfigAttributeError | ConfigKeyError, multirun: bool = 
     where = f"'{parent}'" if parent else "the config"
     listing = f" Its keys: {', '.join(keys)}." if keys else ""
     # Hydra's multirun composes the overrides that do not sweep against the groups' default options first
-    # (Hydra #2888, expected behaviour there), so a key only the swept options have fails there although every job would accept it.
+    # (Hydra #2888, expected behaviour there), so a key only the swept options have fails there although
+    # every job would accept it.
     sweep = (
         f" In a sweep over config groups (-m model=a,b), Hydra checks the other overrides against the "
         f"groups' default options first: write ++{full_key}=... for a key that only the swept options have."
