@@ -127,11 +127,13 @@ def load_run(ckpt: str | Path):
     return trained, trained.module.eval(), datamodule
 
 
-def suite_for(datamodule, names: list[str]):
+def classifier_suite(datamodule):
+    """A MetricSuite used for its classifier extractor and the training clips' features (the scores below
+    call ganforge.metrics.compute themselves, on counts that differ per scorer)."""
     from ganforge.metrics.evaluate import EvalSettings, MetricSuite
 
     settings = EvalSettings(classifier_path=str(evaluator_path()), cache_dir=None, batch_size=500)
-    suite = MetricSuite(names, datamodule, settings)
+    suite = MetricSuite(["fid1k_classifier"], datamodule, settings)
     suite.prepare()
     return suite
 
@@ -188,7 +190,7 @@ def scores(
 def score_run(model: str, seed: int, args: argparse.Namespace, evaluator: dict) -> dict:
     ckpt = train_run(model, seed, args)
     trained, module, datamodule = load_run(ckpt)
-    suite = suite_for(datamodule, ["fid1k_classifier"])
+    suite = classifier_suite(datamodule)
     clips, gen_seconds = generated_clips(module, args.count)
     start = time.perf_counter()
     row = {
@@ -213,7 +215,7 @@ def score_real(split: str, args: argparse.Namespace, evaluator: dict) -> dict:
     from ganforge.build import build_datamodule
 
     datamodule = build_datamodule(compose(args, ["model=wavegan", "data=spoken_digits"]))
-    suite = suite_for(datamodule, ["fid1k_classifier"])
+    suite = classifier_suite(datamodule)
     clips, labels = datamodule.reference("audio", split)
     row = {"variant": f"real_{split}", "evaluator": evaluator}
     row.update(scores(clips, datamodule, suite, args, labels=labels, nn=split == "test"))
@@ -226,10 +228,12 @@ def score_noise(args: argparse.Namespace, evaluator: dict) -> dict:
     from ganforge.build import build_datamodule
 
     datamodule = build_datamodule(compose(args, ["model=wavegan", "data=spoken_digits"]))
-    suite = suite_for(datamodule, ["fid1k_classifier"])
-    rms = 32768 * 10 ** (NOISE_DBFS / 20)
+    suite = classifier_suite(datamodule)
+    from ganforge.audio.io import float_to_int16
+
+    rms = 10 ** (NOISE_DBFS / 20)  # of full scale
     noise = torch.randn(args.asr_count, 1, datamodule.num_samples, generator=torch.Generator().manual_seed(0))
-    clips = (noise * rms).round().clamp(-32768, 32767).to(torch.int16)
+    clips = float_to_int16(noise * rms)
     return {
         "variant": "noise",
         "dbfs": NOISE_DBFS,

@@ -124,6 +124,12 @@ def int16_to_float(values: torch.Tensor) -> torch.Tensor:
     return values.float().div_(INT16_SCALE) if values.dtype == torch.int16 else values
 
 
+def float_to_int16(values: torch.Tensor) -> torch.Tensor:
+    """Float clips in [-1, 1] -> int16 as a 16-bit WAV stores them (x * 32768, rounded, clipped): the
+    inverse of :func:`int16_to_float`, for generated clips and foreign float samples."""
+    return (values.detach().float().cpu() * INT16_SCALE).round_().clamp_(-32768, 32767).to(torch.int16)
+
+
 def is_silent(samples: np.ndarray, dbfs: float = SILENCE_DBFS) -> bool:
     return not len(samples) or float(np.abs(samples).max()) < 10 ** (dbfs / 20)
 

@@ -49,7 +49,9 @@ def to_storage(samples: torch.Tensor) -> torch.Tensor:
     if samples.dim() == 4 and samples.is_floating_point():
         return ((samples.detach().float().cpu() + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
     if samples.dim() == 3 and samples.is_floating_point():
-        return (samples.detach().float().cpu() * 32768.0).round_().clamp_(-32768, 32767).to(torch.int16)
+        from ganforge.audio.io import float_to_int16
+
+        return float_to_int16(samples)
     return samples.detach().cpu()
 
 

@@ -163,9 +163,10 @@ def _prepare_clips(x: torch.Tensor, shape: list[int]) -> torch.Tensor:
         )
     if x.dtype != torch.int16:
         raise EvaluationError("Audio samples must reach the extractor as int16 (quantised) clips.")
+    from ganforge.audio.io import int16_to_float
     from ganforge.audio.spectrogram import fit_samples
 
-    return fit_samples(x.float().div_(32768.0), int(shape[1]))
+    return fit_samples(int16_to_float(x), int(shape[1]))
 
 
 # --------------------------------------------------------------------------- extractors

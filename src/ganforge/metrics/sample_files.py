@@ -65,6 +65,7 @@ def _images_to_storage(x: torch.Tensor, shape: tuple[int, ...], path: Path) -> t
 
 
 def _clips_to_storage(x: torch.Tensor, num_samples: int, path: Path) -> torch.Tensor:
+    from ganforge.audio.io import float_to_int16
     from ganforge.audio.spectrogram import fit_samples
 
     if x.dim() == 2:  # [N, T] mono
@@ -81,7 +82,7 @@ def _clips_to_storage(x: torch.Tensor, num_samples: int, path: Path) -> torch.Te
                 f"samples={path} holds floats in [{lo:.3g}, {hi:.3g}]; float clips are read as model space "
                 "[-1, 1] (what ganforge-sample writes). Save int16 samples or rescale to [-1, 1]."
             )
-        x = (x * 32768.0).round().clamp(-32768, 32767).to(torch.int16)
+        x = float_to_int16(x)
     return fit_samples(x, num_samples).contiguous()  # WaveGAN's 16,384 cut to the data's length
 
 
